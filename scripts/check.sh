@@ -1,0 +1,31 @@
+#!/bin/sh
+# check.sh: the whole test suite, as CI runs it (.ci/run calls exactly this).
+#   1. installs what is missing (scripts/deps.sh)
+#   2. builds with warnings as errors and runs every CTest test
+#   3. builds again with ASan+UBSan and runs the unit, fuzz-replay and simgpu tests
+# Build trees: build-check/ and build-asan/ (override with VGPU_CHECK_DIR).
+set -eu
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+out=${VGPU_CHECK_DIR:-$root}
+
+"$root/scripts/deps.sh"
+
+run_suite() { # dir, cmake options, ctest options
+    dir=$1; opts=$2; shift 2
+    echo "== configure $dir ($opts)"
+    mkdir -p "$dir"
+    # shellcheck disable=SC2086
+    cmake -S "$root" -B "$dir" -DVGPU_WERROR=ON $opts >"$dir/configure.log" 2>&1 ||
+        { cat "$dir/configure.log"; exit 1; }
+    echo "== build $dir"
+    cmake --build "$dir" -j"$jobs" >"$dir/build.log" 2>&1 || { tail -n 60 "$dir/build.log"; exit 1; }
+    echo "== test $dir"
+    ctest --test-dir "$dir" -j"$jobs" --output-on-failure --timeout 300 "$@"
+}
+
+mkdir -p "$out"
+run_suite "$out/build-check" "-DCMAKE_BUILD_TYPE=RelWithDebInfo"
+run_suite "$out/build-asan" "-DCMAKE_BUILD_TYPE=Debug -DVGPU_SANITIZE=ON" -L "unit|simgpu"
+echo "check: all suites passed"
