@@ -12,6 +12,7 @@
  * for "cuGetProcAddress" it returns itself, which is how libcudart bootstraps.
  * tests/simgpu/test-contract.c checks these rules against the real driver. */
 #include "drv.h"
+#include "cuda_names.h"
 #include "procaddr.h"
 
 #include <errno.h>
@@ -794,14 +795,8 @@ SIM_API CUresult cuGetErrorName(CUresult error, const char **str)
 {
     if (!str)
         return CUDA_ERROR_INVALID_VALUE;
-    for (size_t i = 0; i < simgpu_nerrnames; i++) {
-        if (simgpu_errnames[i].value == (int)error) {
-            *str = simgpu_errnames[i].name;
-            return CUDA_SUCCESS;
-        }
-    }
-    *str = NULL;
-    return CUDA_ERROR_INVALID_VALUE;
+    *str = vgpu_cuda_error_name((int)error);
+    return *str ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
 SIM_API CUresult cuGetErrorString(CUresult error, const char **str)
@@ -849,34 +844,12 @@ static int cmp_sym(const void *key, const void *elem)
     return strcmp(key, ((const struct simgpu_sym *)elem)->name);
 }
 
-static int cmp_alias(const void *key, const void *elem)
-{
-    return strcmp(key, ((const struct simgpu_alias *)elem)->base);
-}
-
 static void *lookup_sym(const char *name)
 {
     const struct simgpu_sym *s =
         bsearch(name, simgpu_syms, simgpu_nsyms, sizeof(simgpu_syms[0]), cmp_sym);
     return s ? s->fn : NULL;
 }
-
-/* Entry points whose signature changed, for callers asking for an older CUDA
- * version than the one that introduced the newest form. */
-static const struct {
-    const char *base;
-    int before;         /* requested version below this ... */
-    const char *symbol; /* ... gets this */
-} older[] = {
-    {"cuCtxCreate", 11040, "cuCtxCreate_v2"},
-    {"cuCtxCreate", 12050, "cuCtxCreate_v3"},
-    {"cuDeviceGetUuid", 11040, "cuDeviceGetUuid"},
-    {"cuEventElapsedTime", 12080, "cuEventElapsedTime"},
-    {"cuGetProcAddress", 12000, "cuGetProcAddress"},
-    {"cuGraphInstantiate", 12000, "cuGraphInstantiate_v2"},
-    {"cuStreamGetCaptureInfo", 11030, "cuStreamGetCaptureInfo"},
-    {"cuStreamGetCaptureInfo", 12030, "cuStreamGetCaptureInfo_v2"},
-};
 
 static CUresult proc_address(const char *symbol, void **pfn, int version, cuuint64_t flags,
                              CUdriverProcAddressQueryResult *status)
@@ -892,19 +865,8 @@ static CUresult proc_address(const char *symbol, void **pfn, int version, cuuint
         rc = CUDA_ERROR_INVALID_VALUE;
         goto out;
     }
-    const struct simgpu_alias *a =
-        bsearch(symbol, simgpu_aliases, simgpu_naliases, sizeof(simgpu_aliases[0]), cmp_alias);
-    if (a) {
-        target = (flags & CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM) && a->per_thread
-                     ? a->per_thread
-                     : a->newest;
-    }
-    for (size_t i = 0; i < sizeof(older) / sizeof(older[0]); i++) {
-        if (strcmp(older[i].base, symbol) == 0 && version < older[i].before) {
-            target = older[i].symbol;
-            break;
-        }
-    }
+    target = vgpu_cuda_resolve(symbol, version,
+                               (flags & CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM) != 0);
     /* An unknown symbol is not an error: a NULL pointer and the status say
      * so (the real driver does this; the documentation agrees). */
     fn = lookup_sym(target);

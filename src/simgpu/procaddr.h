@@ -1,5 +1,6 @@
 /* simgpu procaddr: the tables generated from cuda.h (cmake/gen_cuda_tables.cmake)
- * that cuGetProcAddress, cuGetErrorName and the NOT_SUPPORTED stubs use.
+ * that cuGetProcAddress and the NOT_SUPPORTED stubs use (name resolution and
+ * CUresult names are common's cuda_names.h).
  *
  * Deliberately free of cuda.h: the generated file declares every entry point
  * as `int name(void)` weak stubs, which would clash with cuda.h's prototypes. */
@@ -12,20 +13,9 @@ struct simgpu_sym {
     const char *name;
     void *fn;
 };
-struct simgpu_alias {
-    const char *base, *newest, *per_thread;
-};
-struct simgpu_errname {
-    int value;
-    const char *name;
-};
 
 extern const struct simgpu_sym simgpu_syms[];
 extern const size_t simgpu_nsyms;
-extern const struct simgpu_alias simgpu_aliases[];
-extern const size_t simgpu_naliases;
-extern const struct simgpu_errname simgpu_errnames[];
-extern const size_t simgpu_nerrnames;
 
 /* Logs once per entry point that the simulated driver lacks it; returns
  * CUDA_ERROR_NOT_SUPPORTED. */
