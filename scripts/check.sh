@@ -3,6 +3,9 @@
 #   1. installs what is missing (scripts/deps.sh)
 #   2. builds with warnings as errors and runs every CTest test
 #   3. builds again with ASan+UBSan and runs the unit, fuzz-replay and simgpu tests
+#      (not the LD_PRELOAD tests: the ASan runtime resolves its own interceptors
+#      through dlsym before any library is initialised, and libvgpu.so replaces
+#      dlsym, so an ASan program cannot start with libvgpu.so preloaded)
 # Build trees: build-check/ and build-asan/ (override with VGPU_CHECK_DIR).
 set -eu
 cd "$(dirname "$0")/.."

@@ -135,11 +135,20 @@ int vt_chan_open(struct vt_chan *c)
     return 0;
 }
 
+void vt_chan_parent(struct vt_chan *c)
+{
+    close(c->up[1]);
+    close(c->down[0]);
+    c->up[1] = c->down[0] = -1;
+}
+
 void vt_chan_close(struct vt_chan *c)
 {
     for (int i = 0; i < 2; i++) {
-        close(c->up[i]);
-        close(c->down[i]);
+        if (c->up[i] >= 0)
+            close(c->up[i]);
+        if (c->down[i] >= 0)
+            close(c->down[i]);
     }
 }
 

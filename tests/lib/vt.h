@@ -29,6 +29,9 @@ struct vt_chan {
     int down[2]; /* parent -> child */
 };
 int vt_chan_open(struct vt_chan *c);
+/* In the parent after the fork: drops the child's ends, so a child that dies
+ * makes vt_recv_up fail at once instead of timing out. */
+void vt_chan_parent(struct vt_chan *c);
 void vt_chan_close(struct vt_chan *c);
 /* Sends / receives one 64-bit value; receive waits up to timeout_ms and
  * returns false on time-out or a closed pipe. */

@@ -1,0 +1,209 @@
+/* account: the shared tenant memory account (see account.h for the design). */
+#include "account.h"
+
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int init_region(struct vgpu_acct *a, const char *tenant)
+{
+    pthread_mutexattr_t ma;
+    memset(a, 0, sizeof(*a));
+    a->magic = VGPU_ACCT_MAGIC;
+    a->major = VGPU_ACCT_MAJOR;
+    a->minor = VGPU_ACCT_MINOR;
+    a->size = sizeof(*a);
+    a->created_ns = vgpu_now_ns();
+    vgpu_strlcpy(a->tenant, tenant, sizeof(a->tenant));
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+    int rc = pthread_mutex_init(&a->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
+    return rc == 0 ? 0 : -rc;
+}
+
+struct vgpu_acct *vgpu_acct_open(const char *tenant)
+{
+    char name[128];
+    struct vgpu_acct *a = MAP_FAILED;
+    struct stat sb;
+    int fd;
+
+    snprintf(name, sizeof(name), "/vgpu.%s", tenant);
+    fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        vgpu_error("cannot open the account of tenant %s (/dev/shm%s): %s", tenant, name,
+                   strerror(errno));
+        return NULL;
+    }
+    if (flock(fd, LOCK_EX) != 0 || fstat(fd, &sb) != 0)
+        goto fail_fd;
+    struct {
+        uint64_t magic;
+        uint32_t major, minor;
+    } head;
+    if (pread(fd, &head, sizeof(head), 0) == (ssize_t)sizeof(head) &&
+        head.magic == VGPU_ACCT_MAGIC && head.major != VGPU_ACCT_MAJOR) {
+        vgpu_error("account of tenant %s has layout %u, this library speaks %u", tenant,
+                   head.major, (unsigned)VGPU_ACCT_MAJOR);
+        goto fail_fd;
+    }
+    if ((uint64_t)sb.st_size < sizeof(*a) && ftruncate(fd, sizeof(*a)) != 0)
+        goto fail_fd;
+    a = mmap(NULL, sizeof(*a), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (a == MAP_FAILED)
+        goto fail_fd;
+    if (a->magic != VGPU_ACCT_MAGIC || !atomic_load(&a->ready)) {
+        if (init_region(a, tenant) != 0)
+            goto fail_map;
+        atomic_store(&a->ready, 1);
+    }
+    flock(fd, LOCK_UN);
+    close(fd);
+    return a;
+fail_map:
+    munmap(a, sizeof(*a));
+fail_fd:
+    vgpu_error("cannot set up the account of tenant %s: %s", tenant, strerror(errno));
+    flock(fd, LOCK_UN);
+    close(fd);
+    return NULL;
+}
+
+static void lock(struct vgpu_acct *a)
+{
+    if (pthread_mutex_lock(&a->lock) == EOWNERDEAD)
+        pthread_mutex_consistent(&a->lock);
+}
+
+int vgpu_acct_device(struct vgpu_acct *a, const char *uuid, uint64_t limit, uint64_t soft_limit)
+{
+    int found = -1;
+    lock(a);
+    uint32_t n = atomic_load(&a->ndevs);
+    for (uint32_t i = 0; i < n; i++)
+        if (strcmp(a->dev[i].uuid, uuid) == 0)
+            found = (int)i;
+    if (found < 0 && n < VGPU_ACCT_DEVS) {
+        struct vgpu_acct_dev *d = &a->dev[n];
+        vgpu_strlcpy(d->uuid, uuid, sizeof(d->uuid));
+        atomic_store(&d->limit, limit);
+        atomic_store(&d->soft_limit, soft_limit);
+        atomic_store(&a->ndevs, n + 1);
+        found = (int)n;
+    } else if (found >= 0 && atomic_load(&a->dev[found].limit) != limit) {
+        char have[32], want[32];
+        vgpu_warn("tenant %s already has a limit of %s on %s; %s asked here is not applied",
+                  a->tenant, vgpu_format_size(atomic_load(&a->dev[found].limit), have, 32), uuid,
+                  vgpu_format_size(limit, want, 32));
+    }
+    pthread_mutex_unlock(&a->lock);
+    return found;
+}
+
+int vgpu_acct_join(struct vgpu_acct *a)
+{
+    pid_t pid = getpid();
+    uint64_t start = vgpu_proc_start_time(pid);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < VGPU_ACCT_PROCS; i++) {
+            struct vgpu_acct_proc *p = &a->proc[i];
+            int32_t expect = 0;
+            if (atomic_load(&p->pid) == pid && p->start_time == start)
+                return i;
+            if (atomic_compare_exchange_strong(&p->pid, &expect, -pid)) {
+                for (int d = 0; d < VGPU_ACCT_DEVS; d++)
+                    atomic_store(&p->used[d], 0);
+                p->start_time = start;
+                atomic_store(&p->pid, pid);
+                return i;
+            }
+        }
+        vgpu_acct_reap(a);
+    }
+    return -1;
+}
+
+static void give_back(struct vgpu_acct *a, struct vgpu_acct_proc *p)
+{
+    for (int d = 0; d < VGPU_ACCT_DEVS; d++) {
+        uint64_t held = atomic_exchange(&p->used[d], 0);
+        if (held)
+            atomic_fetch_sub(&a->dev[d].used, held);
+    }
+    atomic_store(&p->pid, 0);
+}
+
+void vgpu_acct_leave(struct vgpu_acct *a, int pi)
+{
+    struct vgpu_acct_proc *p = &a->proc[pi];
+    int32_t pid = atomic_load(&p->pid);
+    if (pid > 0 && atomic_compare_exchange_strong(&p->pid, &pid, -pid))
+        give_back(a, p);
+}
+
+void vgpu_acct_reap(struct vgpu_acct *a)
+{
+    for (int i = 0; i < VGPU_ACCT_PROCS; i++) {
+        struct vgpu_acct_proc *p = &a->proc[i];
+        int32_t pid = atomic_load(&p->pid);
+        if (pid <= 0 || vgpu_proc_alive(pid, p->start_time))
+            continue;
+        /* Claim the slot so exactly one reaper gives its bytes back. */
+        if (atomic_compare_exchange_strong(&p->pid, &pid, -pid))
+            give_back(a, p);
+    }
+}
+
+static void raise_peak(struct vgpu_acct_dev *d, uint64_t v)
+{
+    uint64_t peak = atomic_load_explicit(&d->peak, memory_order_relaxed);
+    while (peak < v && !atomic_compare_exchange_weak(&d->peak, &peak, v))
+        ;
+}
+
+enum vgpu_acct_result vgpu_acct_reserve(struct vgpu_acct *a, int di, int pi, uint64_t bytes)
+{
+    struct vgpu_acct_dev *d = &a->dev[di];
+    uint64_t limit = atomic_load_explicit(&d->limit, memory_order_relaxed);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        uint64_t used = atomic_load(&d->used);
+        bool fits;
+        do {
+            fits = !limit || (bytes <= limit && used <= limit - bytes);
+        } while (fits && !atomic_compare_exchange_weak(&d->used, &used, used + bytes));
+        if (fits) {
+            atomic_fetch_add(&a->proc[pi].used[di], bytes);
+            raise_peak(d, used + bytes);
+            uint64_t soft = atomic_load_explicit(&d->soft_limit, memory_order_relaxed);
+            if (soft && used + bytes > soft) {
+                atomic_fetch_add(&d->soft_events, 1);
+                return VGPU_ACCT_SOFT;
+            }
+            return VGPU_ACCT_OK;
+        }
+        if (attempt == 0)
+            vgpu_acct_reap(a); /* a dead process's bytes may make room */
+    }
+    atomic_fetch_add(&d->oom_events, 1);
+    return VGPU_ACCT_FULL;
+}
+
+void vgpu_acct_release(struct vgpu_acct *a, int di, int pi, uint64_t bytes)
+{
+    /* Never below zero, whatever a caller got wrong. */
+    uint64_t mine = atomic_load(&a->proc[pi].used[di]);
+    do {
+        if (bytes > mine)
+            bytes = mine;
+    } while (!atomic_compare_exchange_weak(&a->proc[pi].used[di], &mine, mine - bytes));
+    atomic_fetch_sub(&a->dev[di].used, bytes);
+}

@@ -1,0 +1,84 @@
+/* account: a tenant's device-memory account, shared by all its processes.
+ *
+ * One shared-memory region per tenant (/dev/shm/vgpu.<tenant>) holds, per
+ * physical GPU (by UUID), the limit, the soft limit and the bytes in use, and
+ * per process what it holds on each GPU. Reservations are lock-free and
+ * exact: a compare-and-swap on the device's `used` either fits the request
+ * under the limit or fails, so any number of processes racing never exceed
+ * the limit by a byte. The order is always reserve, then allocate, then roll
+ * back if the driver fails. A process killed mid-way can at worst leave its
+ * last reservation counted (never an under-count). Dead processes (pid plus
+ * start time) are reaped by whoever attaches or is about to be refused:
+ * their bytes go back to the account.
+ *
+ * Layout version 1.0: magic, major, minor, reserved space; a region of
+ * another major version is refused. vgpud (later) will create the regions;
+ * standalone processes create them on first use. */
+#ifndef VGPU_HOOK_ACCOUNT_H
+#define VGPU_HOOK_ACCOUNT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VGPU_ACCT_MAGIC 0x544e434355504756ULL /* "VGPUACCNT" */
+#define VGPU_ACCT_MAJOR 1
+#define VGPU_ACCT_MINOR 0
+#define VGPU_ACCT_DEVS 32
+#define VGPU_ACCT_PROCS 512
+
+struct vgpu_acct_dev {
+    char uuid[48]; /* "GPU-..." or "MIG-...": empty = free slot */
+    _Atomic uint64_t limit;      /* 0: unlimited */
+    _Atomic uint64_t soft_limit; /* 0: none */
+    _Atomic uint64_t used;
+    _Atomic uint64_t peak;
+    _Atomic uint64_t soft_events; /* allocations that went past the soft limit */
+    _Atomic uint64_t oom_events;  /* allocations refused at the limit */
+    uint8_t reserved[64];
+};
+
+struct vgpu_acct_proc {
+    _Atomic int32_t pid; /* 0 free, > 0 live, < 0 being reaped */
+    uint32_t pad;
+    uint64_t start_time;
+    _Atomic uint64_t used[VGPU_ACCT_DEVS];
+    uint8_t reserved[32];
+};
+
+struct vgpu_acct {
+    uint64_t magic;
+    uint32_t major, minor;
+    uint64_t size;
+    _Atomic uint32_t ready;
+    _Atomic uint32_t ndevs;
+    char tenant[64];
+    uint64_t created_ns;
+    pthread_mutex_t lock; /* robust; guards creating device slots only */
+    uint8_t reserved[256];
+    struct vgpu_acct_dev dev[VGPU_ACCT_DEVS];
+    struct vgpu_acct_proc proc[VGPU_ACCT_PROCS];
+};
+
+/* Maps (creating if needed) the region of `tenant`. NULL with a message. */
+struct vgpu_acct *vgpu_acct_open(const char *tenant);
+/* The slot of the device with `uuid`, created with the given limits if new
+ * (an existing slot keeps its limits); -1 when the table is full. */
+int vgpu_acct_device(struct vgpu_acct *a, const char *uuid, uint64_t limit, uint64_t soft_limit);
+/* Registers the calling process; returns its slot or -1. */
+int vgpu_acct_join(struct vgpu_acct *a);
+/* Gives back everything process slot `p` holds and frees the slot (a
+ * process leaving normally; the driver frees its memory as it exits). */
+void vgpu_acct_leave(struct vgpu_acct *a, int p);
+/* Gives back everything held by processes that have exited. */
+void vgpu_acct_reap(struct vgpu_acct *a);
+
+enum vgpu_acct_result { VGPU_ACCT_OK = 0, VGPU_ACCT_SOFT = 1, VGPU_ACCT_FULL = -1 };
+/* Reserves `bytes` on device slot `d` for process slot `p`. VGPU_ACCT_SOFT:
+ * granted, but past the soft limit. VGPU_ACCT_FULL: refused (after reaping
+ * dead processes once), nothing changed. */
+enum vgpu_acct_result vgpu_acct_reserve(struct vgpu_acct *a, int d, int p, uint64_t bytes);
+void vgpu_acct_release(struct vgpu_acct *a, int d, int p, uint64_t bytes);
+
+#endif
