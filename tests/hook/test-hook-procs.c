@@ -13,11 +13,13 @@
  * never initialises CUDA and reads NVML directly. */
 #include <cuda.h>
 
+#include "account.h"
 #include "common.h"
 #include "nvml_types.h"
 #include "vt.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -109,7 +111,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    static const char *const tenants[] = {"race", "kill", "fork", "hami", "per-device"};
+    static const char *const tenants[] = {"race", "kill", "fork", "hami", "per-device", "soft"};
     vt_kill_all();
     for (size_t i = 0; i < sizeof(tenants) / sizeof(tenants[0]); i++) {
         char name[128];
@@ -263,6 +265,15 @@ static int child_limit_case(void *p)
         setenv("CUDA_VISIBLE_DEVICES", "1", 1);
         return child_init("per-device", "0:1GiB,1:3GiB") || total_of() != GiB;
     }
+    if (strcmp(c, "soft") == 0) {
+        /* Past the soft limit allocations succeed; one warning, every one counted. */
+        CUdeviceptr a, b;
+        setenv("VGPU_MEMORY_SOFT_LIMIT", "1GiB", 1);
+        if (child_init("soft", "2GiB") || cuMemAlloc(&a, GiB) != CUDA_SUCCESS ||
+            cuMemAlloc(&b, 256 * MiB) != CUDA_SUCCESS)
+            return 1;
+        return 0;
+    }
     if (strcmp(c, "bad") == 0) {
         setenv("VGPU_MEMORY_LIMIT", "8XB", 1);
         /* Fails closed: no CUDA at all, never unlimited. */
@@ -275,16 +286,59 @@ static int child_limit_case(void *p)
     return 99;
 }
 
+/* Runs one case in a child whose stderr goes to `err` (a file). */
+static int run_case(const char *c, const char *err)
+{
+    fflush(stderr);
+    int saved = dup(2), fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 2);
+    pid_t pid = vt_fork(child_limit_case, (void *)c);
+    dup2(saved, 2);
+    close(fd);
+    close(saved);
+    int rc = vt_wait(pid, TIMEOUT_MS);
+    if (rc != 0)
+        fprintf(stderr, "case %s: exit %d\n", c, rc);
+    return rc;
+}
+
+/* How many lines of `path` contain `what`. */
+static int count_lines(const char *path, const char *what)
+{
+    char line[512];
+    int n = 0;
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof(line), f))
+        n += strstr(line, what) != NULL;
+    if (f)
+        fclose(f);
+    return n;
+}
+
 static void test_limits_from_the_environment(void **state)
 {
-    static const char *const cases[] = {"hami", "per-device", "bad", "zero"};
+    static const char *const cases[] = {"hami", "per-device", "bad", "zero", "soft"};
+    char err[256], name[128];
+    snprintf(err, sizeof(err), "/tmp/vgpu-test-%d.err", (int)getpid());
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        pid_t pid = vt_fork(child_limit_case, (void *)cases[i]);
-        int rc = vt_wait(pid, TIMEOUT_MS);
-        if (rc != 0)
-            fprintf(stderr, "case %s: exit %d\n", cases[i], rc);
-        assert_int_equal(rc, 0);
+        assert_int_equal(run_case(cases[i], err), 0);
+        /* A bad limit is explained on stderr, whatever the log level. */
+        if (strcmp(cases[i], "bad") == 0)
+            assert_int_equal(count_lines(err, "VGPU_MEMORY_LIMIT=8XB"), 1);
+        if (strcmp(cases[i], "soft") == 0)
+            assert_int_equal(count_lines(err, "soft memory limit"), 1);
     }
+    unlink(err);
+    /* The soft-limit child's two allocations past 1 GiB were both counted. */
+    snprintf(name, sizeof(name), "/dev/shm/vgpu.%s-soft", tenant_prefix);
+    int fd = open(name, O_RDONLY);
+    assert_true(fd >= 0);
+    struct vgpu_acct *a = mmap(NULL, sizeof(*a), PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    assert_true(a != MAP_FAILED);
+    assert_int_equal(a->magic, VGPU_ACCT_MAGIC);
+    assert_int_equal(atomic_load(&a->dev[0].soft_events), 2);
+    munmap(a, sizeof(*a));
 }
 
 int main(void)
