@@ -11,6 +11,7 @@
 #include "nvml_types.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -257,6 +258,44 @@ static void test_every_door_is_guarded(void **state)
     dlclose(lib);
 }
 
+struct churn {
+    CUcontext ctx;
+    int refused;
+};
+
+static void *churn_thread(void *p)
+{
+    struct churn *c = p;
+    CUdeviceptr ptr;
+    cuCtxSetCurrent(c->ctx);
+    for (int i = 0; i < 500; i++) {
+        CUresult rc = cuMemAlloc(&ptr, 64 * MiB);
+        if (rc == CUDA_SUCCESS)
+            cuMemFree(ptr);
+        else
+            c->refused += rc == CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    return NULL;
+}
+
+/* Threads of one process allocating and freeing at once keep the books exact. */
+static void test_threads_keep_the_account_exact(void **state)
+{
+    enum { T = 8 };
+    pthread_t t[T];
+    struct churn c[T];
+    uint64_t base = used();
+    for (int i = 0; i < T; i++) {
+        c[i] = (struct churn){.ctx = ctx};
+        assert_int_equal(pthread_create(&t[i], NULL, churn_thread, &c[i]), 0);
+    }
+    for (int i = 0; i < T; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    for (int i = 0; i < T; i++)
+        assert_int_equal(c[i].refused, 0); /* 8 x 64 MiB always fits under 2 GiB */
+    assert_int_equal(used(), base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_vmm_counts_physical_memory_once),
         cmocka_unit_test(test_arrays),
         cmocka_unit_test(test_every_door_is_guarded),
+        cmocka_unit_test(test_threads_keep_the_account_exact),
     };
     return cmocka_run_group_tests_name("hook.mem", tests, setup, teardown);
 }
