@@ -5,7 +5,7 @@
 
 #include "account.h"
 #include "hook.h"
-#include "limits.h"
+#include "limit_spec.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
