@@ -84,6 +84,18 @@ static void lock(struct vgpu_acct *a)
         pthread_mutex_consistent(&a->lock);
 }
 
+/* True when a live process other than the caller is in the account. */
+static bool others_alive(struct vgpu_acct *a)
+{
+    pid_t self = getpid();
+    for (int i = 0; i < VGPU_ACCT_PROCS; i++) {
+        int32_t pid = atomic_load(&a->proc[i].pid);
+        if (pid > 0 && pid != self && vgpu_proc_alive(pid, a->proc[i].start_time))
+            return true;
+    }
+    return false;
+}
+
 int vgpu_acct_device(struct vgpu_acct *a, const char *uuid, uint64_t limit, uint64_t soft_limit)
 {
     int found = -1;
@@ -99,11 +111,19 @@ int vgpu_acct_device(struct vgpu_acct *a, const char *uuid, uint64_t limit, uint
         atomic_store(&d->soft_limit, soft_limit);
         atomic_store(&a->ndevs, n + 1);
         found = (int)n;
-    } else if (found >= 0 && atomic_load(&a->dev[found].limit) != limit) {
-        char have[32], want[32];
-        vgpu_warn("tenant %s already has a limit of %s on %s; %s asked here is not applied",
-                  a->tenant, vgpu_format_size(atomic_load(&a->dev[found].limit), have, 32), uuid,
-                  vgpu_format_size(limit, want, 32));
+    } else if (found >= 0 && (atomic_load(&a->dev[found].limit) != limit ||
+                              atomic_load(&a->dev[found].soft_limit) != soft_limit)) {
+        /* Alone in the tenant, a process sets its limits; beside running
+         * processes it cannot change theirs. */
+        if (!others_alive(a)) {
+            atomic_store(&a->dev[found].limit, limit);
+            atomic_store(&a->dev[found].soft_limit, soft_limit);
+        } else {
+            char have[32], want[32];
+            vgpu_warn("tenant %s runs with a limit of %s on %s; %s asked here is not applied",
+                      a->tenant, vgpu_format_size(atomic_load(&a->dev[found].limit), have, 32),
+                      uuid, vgpu_format_size(limit, want, 32));
+        }
     }
     pthread_mutex_unlock(&a->lock);
     return found;

@@ -63,8 +63,10 @@ struct vgpu_acct {
 
 /* Maps (creating if needed) the region of `tenant`. NULL with a message. */
 struct vgpu_acct *vgpu_acct_open(const char *tenant);
-/* The slot of the device with `uuid`, created with the given limits if new
- * (an existing slot keeps its limits); -1 when the table is full. */
+/* The slot of the device with `uuid`, created with the given limits if new.
+ * An existing slot takes the given limits when no other live process is in
+ * the account, and keeps its own (with a warning) otherwise. -1 when the
+ * table is full. */
 int vgpu_acct_device(struct vgpu_acct *a, const char *uuid, uint64_t limit, uint64_t soft_limit);
 /* Registers the calling process; returns its slot or -1. */
 int vgpu_acct_join(struct vgpu_acct *a);
