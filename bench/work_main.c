@@ -219,12 +219,14 @@ static void report_json(const struct work_opts *o, const struct work_result *r,
            "\"kernel\":\"%s\",\"kernel_us\":%llu,\"iters\":%llu,\"grid\":%u,\"block\":%u,"
            "\"sync_every\":%u,\"launches\":%llu,\"batches\":%llu,\"wall_s\":%.6f,"
            "\"launches_per_s\":%.3f,\"batch_latency_ms\":{\"p50\":%.6f,\"p95\":%.6f,"
-           "\"p99\":%.6f,\"max\":%.6f},\"mem_bytes\":%llu,\"interrupted\":%s}\n",
+           "\"p99\":%.6f,\"max\":%.6f},\"mem_bytes\":%llu,\"mem_total\":%llu,"
+           "\"mem_free\":%llu,\"interrupted\":%s}\n",
            label, (long)getpid(), o->device, name, work_kernel_name(o->kernel),
            (unsigned long long)(o->kernel == WORK_EMPTY ? 0 : o->kernel_us),
            (unsigned long long)r->iters, r->grid, r->block, o->sync_every,
            (unsigned long long)r->launches, (unsigned long long)r->batches, r->wall_s, rate, p->p50,
            p->p95, p->p99, p->max, (unsigned long long)o->mem_bytes,
+           (unsigned long long)r->mem_total, (unsigned long long)r->mem_free,
            r->interrupted ? "true" : "false");
 }
 
@@ -247,7 +249,9 @@ static void report_text(const struct work_opts *o, const struct work_result *r,
            o->sync_every);
     printf("  batch ms     p50 %.3f  p95 %.3f  p99 %.3f  max %.3f\n", p->p50, p->p95, p->p99,
            p->max);
-    printf("  memory held  %llu bytes\n", (unsigned long long)o->mem_bytes);
+    printf("  memory held  %llu bytes; the device shows %llu of %llu bytes free\n",
+           (unsigned long long)o->mem_bytes, (unsigned long long)r->mem_free,
+           (unsigned long long)r->mem_total);
 }
 
 static int install_signals(void)

@@ -222,6 +222,14 @@ int work_run(const struct work_opts *o, const struct work_cu *cu, const volatile
     rc = check(cu, cu->ctx_set_current(ctx), "cuCtxSetCurrent");
     if (rc != 0)
         goto cleanup;
+    {
+        size_t free_b = 0, total = 0;
+        rc = check(cu, cu->mem_get_info(&free_b, &total), "cuMemGetInfo");
+        if (rc != 0)
+            goto cleanup;
+        res->mem_total = total;
+        res->mem_free = free_b;
+    }
     if (o->mem_bytes > 0) {
         snprintf(what, sizeof(what), "cuMemAlloc(%llu bytes)", (unsigned long long)o->mem_bytes);
         rc = check(cu, cu->mem_alloc(&mem, (size_t)o->mem_bytes), what);

@@ -30,6 +30,8 @@ struct work_opts {
 
 struct work_result {
     char device_name[256];
+    uint64_t mem_total; /* device memory as this process sees it (cuMemGetInfo) */
+    uint64_t mem_free;  /* before its own --mem allocation */
     uint64_t iters; /* fma only */
     unsigned grid;
     unsigned block;

@@ -1,9 +1,10 @@
 #!/bin/sh
 # demo.sh: the main job. Builds vgpu, then shows two processes sharing one GPU
-# and the GPU time each got. It uses the real GPU when one is present (NVIDIA
-# driver loaded) and simgpu, the simulated driver, otherwise; VGPU_DEMO_SIM=1
-# forces simgpu. Until vgpud exists (see docs/ARCHITECTURE.md) the sharing is
-# the driver's own time-slicing; later stages of the product replace it.
+# and the GPU time each got, and a tenant held to a virtual GPU of 4 GiB by
+# libvgpu.so (through vgpu-run). It uses the real GPU when one is present
+# (NVIDIA driver loaded) and simgpu, the simulated driver, otherwise;
+# VGPU_DEMO_SIM=1 forces simgpu. Until vgpud exists (see docs/ARCHITECTURE.md)
+# the time-sharing is the driver's own; later stages of the product replace it.
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -21,9 +22,10 @@ cmake --build "$build" -j"$(nproc 2>/dev/null || echo 2)" >>"$log" 2>&1 || { tai
 work="$build/bin/vgpu-work"
 tmp=$(mktemp -d)
 pids=""
+tenant="demo-$$"
 cleanup() {
     for p in $pids; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
+    rm -rf "$tmp" "/dev/shm/vgpu.$tenant"
 }
 trap cleanup EXIT INT TERM
 
@@ -71,3 +73,19 @@ if [ -n "${SIMGPU_STATE:-}" ]; then
     echo "simgpu's own books (device busy time includes the alone run):"
     "$build/bin/simgpu-stat" | sed -n '/^device/,/busy/p'
 fi
+
+echo
+echo "== memory: tenant $tenant gets a 4 GiB virtual GPU (vgpu-run --memory 4GiB)"
+printf '%-28s %-16s %s\n' "the tenant asks for" "device shows" "result"
+for ask in 3GiB 6GiB; do
+    if "$build/bin/vgpu-run" --tenant "$tenant" --memory 4GiB -- "$work" --mem "$ask" \
+        --duration 0.2 --json >"$tmp/mem.json" 2>"$tmp/mem.err"; then
+        total=$(field "$tmp/mem.json" mem_total)
+        printf '%-28s %-16s %s\n' "$ask" "$(awk -v b="$total" 'BEGIN { printf "%.2f GiB", b / 2^30 }')" \
+            "granted"
+    else
+        printf '%-28s %-16s %s\n' "$ask" "-" \
+            "refused: $(grep -o 'CUDA_ERROR_[A-Z_]*' "$tmp/mem.err" | head -n 1)"
+    fi
+done
+echo "(the 4 GiB include the context's own memory, as NVML counts it)"
