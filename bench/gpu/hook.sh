@@ -6,8 +6,8 @@
 #       program (shared and static cudart) see the limit and stop at it; 16
 #       processes racing under one limit, and SIGKILL reclaim, checked with NVML
 #       (tests/hook/test-hook-procs).
-# Needs build-gpu/ (VGPU_BUILD) with lib/libvgpu.so, bin/vgpu-work and
-# bin/test-hook-procs, built elsewhere if this machine cannot build them.
+# Needs build-gpu/ (VGPU_BUILD) with lib/libvgpu.so, bin/vgpu-run, bin/vgpu-work
+# and bin/test-hook-procs, built elsewhere if this machine cannot build them.
 set -u
 out=${1:?usage: hook.sh OUTDIR}
 cd "$(dirname "$0")/../.."
@@ -28,14 +28,14 @@ for i in 1 2 3 4 5; do
     run "p1-hooked-$i" env LD_PRELOAD="$lib" VGPU_MEMORY_LIMIT=8GiB VGPU_TENANT="bench-$$-p1" \
         "$build/bin/vgpu-work" --kernel empty --sync-every 0 --duration 2 --json
 done
-for i in 1 2 3; do
+for i in 1 2 3 4 5 6 7; do
     run "step-native-$i" python3 bench/gpu/torch_step.py 8192 20
     run "step-hooked-$i" env LD_PRELOAD="$lib" VGPU_MEMORY_LIMIT=16GiB VGPU_TENANT="bench-$$-step" \
         python3 bench/gpu/torch_step.py 8192 20
 done
 
 echo "== P4: frameworks see the virtual GPU and stop at the limit (8 GiB)"
-run torch-default env LD_PRELOAD="$lib" VGPU_MEMORY_LIMIT=8GiB VGPU_TENANT="bench-$$-t1" \
+run torch-default "$build/bin/vgpu-run" --tenant "bench-$$-t1" --memory 8GiB -- \
     python3 bench/gpu/torch_mem.py
 run torch-expandable env LD_PRELOAD="$lib" VGPU_MEMORY_LIMIT=8GiB VGPU_TENANT="bench-$$-t2" \
     PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True python3 bench/gpu/torch_mem.py
