@@ -26,6 +26,8 @@ enum vgpu_log_level {
  * `dflt`. Safe to call more than once. */
 void vgpu_log_init(const char *tag, const char *env_var, enum vgpu_log_level dflt);
 void vgpu_log_set_level(enum vgpu_log_level level);
+/* Sends log lines to syslog (a daemon that detached) instead of stderr. */
+void vgpu_log_to_syslog(bool on);
 enum vgpu_log_level vgpu_log_get_level(void);
 int vgpu_log_parse_level(const char *s, enum vgpu_log_level *out);
 void vgpu_log_at(enum vgpu_log_level level, const char *file, int line, const char *fmt, ...)

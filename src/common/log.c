@@ -3,7 +3,8 @@
  * A line is "<tag>[pid] LEVEL file:line: message" written to stderr with a
  * single write(2), so lines from threads and processes never interleave. The
  * level is an atomic read, so a disabled vgpu_debug() costs one load and a
- * compare (the macro checks it before formatting anything). */
+ * compare (the macro checks it before formatting anything). A daemon that
+ * detached sends its lines to syslog instead. */
 #include "common.h"
 
 #include <errno.h>
@@ -12,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 #include <unistd.h>
 
 static _Atomic int log_level = VGPU_LOG_WARN;
+static _Atomic bool log_syslog;
 static char log_tag[32] = "vgpu";
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
@@ -52,6 +55,13 @@ void vgpu_log_init(const char *tag, const char *env_var, enum vgpu_log_level dfl
     atomic_store(&log_level, level);
 }
 
+void vgpu_log_to_syslog(bool on)
+{
+    if (on)
+        openlog(log_tag, LOG_PID, LOG_DAEMON);
+    atomic_store(&log_syslog, on);
+}
+
 void vgpu_log_set_level(enum vgpu_log_level level)
 {
     atomic_store(&log_level, level);
@@ -77,6 +87,15 @@ void vgpu_log_at(enum vgpu_log_level level, const char *file, int line, const ch
     if (n < 0)
         n = 0;
     va_start(ap, fmt);
+    if (atomic_load(&log_syslog)) {
+        static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+        char msg[1024];
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        syslog(prio[level < 0 ? 0 : level > 3 ? 3 : level], "%s", msg);
+        errno = saved_errno;
+        return;
+    }
     if ((size_t)n < sizeof(buf)) {
         int m = vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
         if (m > 0)

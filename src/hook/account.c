@@ -78,6 +78,33 @@ fail_fd:
     return NULL;
 }
 
+struct vgpu_acct *vgpu_acct_map_existing(const char *tenant)
+{
+    char name[128];
+    struct stat sb;
+    snprintf(name, sizeof(name), "/vgpu.%s", tenant);
+    int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0)
+        return NULL;
+    struct vgpu_acct *a = MAP_FAILED;
+    if (fstat(fd, &sb) == 0 && (uint64_t)sb.st_size >= sizeof(*a))
+        a = mmap(NULL, sizeof(*a), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (a == MAP_FAILED)
+        return NULL;
+    if (a->magic != VGPU_ACCT_MAGIC || a->major != VGPU_ACCT_MAJOR || !atomic_load(&a->ready)) {
+        munmap(a, sizeof(*a));
+        return NULL;
+    }
+    return a;
+}
+
+void vgpu_acct_unmap(struct vgpu_acct *a)
+{
+    if (a)
+        munmap(a, sizeof(*a));
+}
+
 static void lock(struct vgpu_acct *a)
 {
     if (pthread_mutex_lock(&a->lock) == EOWNERDEAD)
@@ -124,6 +151,28 @@ int vgpu_acct_device(struct vgpu_acct *a, const char *uuid, uint64_t limit, uint
                       a->tenant, vgpu_format_size(atomic_load(&a->dev[found].limit), have, 32),
                       uuid, vgpu_format_size(limit, want, 32));
         }
+    }
+    pthread_mutex_unlock(&a->lock);
+    return found;
+}
+
+int vgpu_acct_set_limits(struct vgpu_acct *a, const char *uuid, uint64_t limit,
+                         uint64_t soft_limit)
+{
+    int found = -1;
+    lock(a);
+    uint32_t n = atomic_load(&a->ndevs);
+    for (uint32_t i = 0; i < n && found < 0; i++)
+        if (strcmp(a->dev[i].uuid, uuid) == 0)
+            found = (int)i;
+    if (found < 0 && n < VGPU_ACCT_DEVS) {
+        vgpu_strlcpy(a->dev[n].uuid, uuid, sizeof(a->dev[n].uuid));
+        found = (int)n;
+        atomic_store(&a->ndevs, n + 1);
+    }
+    if (found >= 0) {
+        atomic_store(&a->dev[found].limit, limit);
+        atomic_store(&a->dev[found].soft_limit, soft_limit);
     }
     pthread_mutex_unlock(&a->lock);
     return found;

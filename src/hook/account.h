@@ -63,6 +63,14 @@ struct vgpu_acct {
 
 /* Maps (creating if needed) the region of `tenant`. NULL with a message. */
 struct vgpu_acct *vgpu_acct_open(const char *tenant);
+/* Maps the region of `tenant` only if it exists (a reader such as vgpud's
+ * status); NULL otherwise. */
+struct vgpu_acct *vgpu_acct_map_existing(const char *tenant);
+void vgpu_acct_unmap(struct vgpu_acct *a);
+/* Sets the limits of the device slot for `uuid`, creating it if new: the
+ * control plane's word, whoever runs. -1 when the table is full. */
+int vgpu_acct_set_limits(struct vgpu_acct *a, const char *uuid, uint64_t limit,
+                         uint64_t soft_limit);
 /* The slot of the device with `uuid`, created with the given limits if new.
  * An existing slot takes the given limits when no other live process is in
  * the account, and keeps its own (with a warning) otherwise. -1 when the
