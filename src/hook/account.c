@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -30,6 +31,18 @@ static int init_region(struct vgpu_acct *a, const char *tenant)
     return rc == 0 ? 0 : -rc;
 }
 
+/* "/vgpu.<tenant>", or "/<VGPU_ACCOUNT_PREFIX>.<tenant>": a test (or a second
+ * vgpud on one host) keeps its tenants apart from the machine's. */
+static void region_name(const char *tenant, char *out, size_t len)
+{
+    const char *prefix = getenv("VGPU_ACCOUNT_PREFIX");
+    bool ok = prefix && *prefix && strlen(prefix) < 32;
+    for (const char *p = prefix; ok && *p; p++)
+        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+             *p == '-' || *p == '_';
+    snprintf(out, len, "/%s.%s", ok ? prefix : "vgpu", tenant);
+}
+
 struct vgpu_acct *vgpu_acct_open(const char *tenant)
 {
     char name[128];
@@ -37,7 +50,7 @@ struct vgpu_acct *vgpu_acct_open(const char *tenant)
     struct stat sb;
     int fd;
 
-    snprintf(name, sizeof(name), "/vgpu.%s", tenant);
+    region_name(tenant, name, sizeof(name));
     fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
         vgpu_error("cannot open the account of tenant %s (/dev/shm%s): %s", tenant, name,
@@ -82,7 +95,7 @@ struct vgpu_acct *vgpu_acct_map_existing(const char *tenant)
 {
     char name[128];
     struct stat sb;
-    snprintf(name, sizeof(name), "/vgpu.%s", tenant);
+    region_name(tenant, name, sizeof(name));
     int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
     if (fd < 0)
         return NULL;

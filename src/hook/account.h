@@ -1,6 +1,7 @@
 /* account: a tenant's device-memory account, shared by all its processes.
  *
- * One shared-memory region per tenant (/dev/shm/vgpu.<tenant>) holds, per
+ * One shared-memory region per tenant (/dev/shm/vgpu.<tenant>; the prefix
+ * can be changed with VGPU_ACCOUNT_PREFIX, for tests) holds, per
  * physical GPU (by UUID), the limit, the soft limit and the bytes in use, and
  * per process what it holds on each GPU. Reservations are lock-free and
  * exact: a compare-and-swap on the device's `used` either fits the request
