@@ -154,8 +154,10 @@ int vgpu_acct_device(struct vgpu_acct *a, const char *uuid, uint64_t limit, uint
     } else if (found >= 0 && (atomic_load(&a->dev[found].limit) != limit ||
                               atomic_load(&a->dev[found].soft_limit) != soft_limit)) {
         /* Alone in the tenant, a process sets its limits; beside running
-         * processes it cannot change theirs. */
-        if (!others_alive(a)) {
+         * processes it cannot change theirs, nor ever vgpud's. */
+        if (atomic_load(&a->dev[found].managed)) {
+            vgpu_info("tenant %s: vgpud sets its limits on %s", a->tenant, uuid);
+        } else if (!others_alive(a)) {
             atomic_store(&a->dev[found].limit, limit);
             atomic_store(&a->dev[found].soft_limit, soft_limit);
         } else {
@@ -186,6 +188,7 @@ int vgpu_acct_set_limits(struct vgpu_acct *a, const char *uuid, uint64_t limit,
     if (found >= 0) {
         atomic_store(&a->dev[found].limit, limit);
         atomic_store(&a->dev[found].soft_limit, soft_limit);
+        atomic_store(&a->dev[found].managed, 1);
     }
     pthread_mutex_unlock(&a->lock);
     return found;

@@ -25,7 +25,7 @@
 
 #define VGPU_ACCT_MAGIC 0x544e434355504756ULL /* "VGPUACCNT" */
 #define VGPU_ACCT_MAJOR 1
-#define VGPU_ACCT_MINOR 0
+#define VGPU_ACCT_MINOR 1 /* 1.1: dev[].managed */
 #define VGPU_ACCT_DEVS 32
 #define VGPU_ACCT_PROCS 512
 
@@ -37,7 +37,8 @@ struct vgpu_acct_dev {
     _Atomic uint64_t peak;
     _Atomic uint64_t soft_events; /* allocations that went past the soft limit */
     _Atomic uint64_t oom_events;  /* allocations refused at the limit */
-    uint8_t reserved[64];
+    _Atomic uint32_t managed;     /* limits set by vgpud: processes never override them */
+    uint8_t reserved[60];
 };
 
 struct vgpu_acct_proc {
@@ -68,14 +69,15 @@ struct vgpu_acct *vgpu_acct_open(const char *tenant);
  * status); NULL otherwise. */
 struct vgpu_acct *vgpu_acct_map_existing(const char *tenant);
 void vgpu_acct_unmap(struct vgpu_acct *a);
-/* Sets the limits of the device slot for `uuid`, creating it if new: the
- * control plane's word, whoever runs. -1 when the table is full. */
+/* Sets the limits of the device slot for `uuid`, creating it if new, and
+ * marks it managed: the control plane's word, whoever runs. -1 when the
+ * table is full. */
 int vgpu_acct_set_limits(struct vgpu_acct *a, const char *uuid, uint64_t limit,
                          uint64_t soft_limit);
 /* The slot of the device with `uuid`, created with the given limits if new.
  * An existing slot takes the given limits when no other live process is in
- * the account, and keeps its own (with a warning) otherwise. -1 when the
- * table is full. */
+ * the account and vgpud does not manage it, and keeps its own (with a
+ * warning) otherwise. -1 when the table is full. */
 int vgpu_acct_device(struct vgpu_acct *a, const char *uuid, uint64_t limit, uint64_t soft_limit);
 /* Registers the calling process; returns its slot or -1. */
 int vgpu_acct_join(struct vgpu_acct *a);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,86 @@ int vt_wait(pid_t pid, int timeout_ms)
         struct timespec ts = {0, 2 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+}
+
+/* Reads everything from fd until EOF into a malloc'd string. */
+static char *slurp(int fd)
+{
+    size_t len = 0, cap = 4096;
+    char *buf = malloc(cap);
+    ssize_t n;
+    while (buf && (n = read(fd, buf + len, cap - len - 1)) > 0) {
+        len += (size_t)n;
+        if (cap - len < 1024) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb)
+                break;
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+struct drain {
+    int fd;
+    char *text;
+};
+
+static void *drain_thread(void *p)
+{
+    struct drain *d = p;
+    d->text = slurp(d->fd);
+    return NULL;
+}
+
+int vt_run(char *const argv[], char **out, char **err, int timeout_ms)
+{
+    int po[2], pe[2];
+    if (pipe(po) != 0 || pipe(pe) != 0)
+        return -1;
+    pid_t parent = getpid();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        child_setup(parent);
+        dup2(po[1], 1);
+        dup2(pe[1], 2);
+        close(po[0]);
+        close(pe[0]);
+        execvp(argv[0], argv);
+        fprintf(stderr, "vt_run: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    if (pid < 0) {
+        close(po[0]);
+        close(pe[0]);
+        return -1;
+    }
+    remember(pid);
+    /* Both pipes drain at once, so a child filling one cannot block. */
+    struct drain de = {.fd = pe[0]};
+    pthread_t t;
+    int have_thread = pthread_create(&t, NULL, drain_thread, &de) == 0;
+    char *o = slurp(po[0]);
+    if (have_thread)
+        pthread_join(t, NULL);
+    close(po[0]);
+    close(pe[0]);
+    int rc = vt_wait(pid, timeout_ms);
+    if (out)
+        *out = o;
+    else
+        free(o);
+    if (err)
+        *err = de.text;
+    else
+        free(de.text);
+    return rc;
 }
 
 void vt_kill_all(void)

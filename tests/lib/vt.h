@@ -20,6 +20,10 @@ pid_t vt_spawn(char *const argv[], char *const env[]);
 /* Waits up to timeout_ms for `pid`; on time-out kills it and returns -1.
  * Otherwise returns its exit code, or 128+signal when a signal ended it. */
 int vt_wait(pid_t pid, int timeout_ms);
+/* Runs argv to completion (at most timeout_ms), capturing stdout and stderr
+ * into malloc'd strings (*out and *err, either may be NULL). Returns the exit
+ * status as vt_wait does. */
+int vt_run(char *const argv[], char **out, char **err, int timeout_ms);
 /* Kills (SIGKILL) and reaps every child still running. */
 void vt_kill_all(void);
 

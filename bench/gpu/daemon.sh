@@ -1,0 +1,84 @@
+#!/bin/sh
+# daemon.sh OUTDIR: vgpud and vgpu-admin on a real GPU machine.
+#   - scan-gpus agrees with nvidia-smi (model, memory, PCI bus id, UUID) and
+#     with CUDA (PyTorch's device UUIDs) on ordinals;
+#   - pools map to the GPUs (one pool per GPU);
+#   - a PyTorch process started by vgpu-run as a tenant gets its limit from
+#     vgpud, and sees a change made with vgpu-admin while it runs.
+# Needs build-gpu/ (VGPU_BUILD) with bin/{vgpud,vgpu-admin,vgpu-run} and
+# lib/libvgpu.so, plus the shared libraries the GPU machine lacks in lib/.
+set -u
+out=${1:?usage: daemon.sh OUTDIR}
+cd "$(dirname "$0")/../.."
+build=$(readlink -f "${VGPU_BUILD:-build-gpu}")
+export LD_LIBRARY_PATH="$build/lib" VGPU_ACCOUNT_PREFIX="gpubench$$"
+mkdir -p "$out"
+tmp=$(mktemp -d)
+admin() { "$build/bin/vgpu-admin" --socket "$tmp/s" "$@"; }
+"$build/bin/vgpud" --foreground --socket "$tmp/s" --db "$tmp/db" 2>"$out/vgpud.log" &
+vgpud=$!
+trap 'kill $vgpud 2>/dev/null; rm -rf "$tmp"; rm -f /dev/shm/$VGPU_ACCOUNT_PREFIX.*' EXIT
+for i in $(seq 50); do admin ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+admin scan-gpus --json >"$out/scan.json"
+admin scan-gpus >"$out/scan.txt"
+nvidia-smi --query-gpu=index,name,memory.total,pci.bus_id,uuid --format=csv,noheader,nounits \
+    >"$out/nvidia-smi.csv"
+python3 -c '
+import json, torch
+print(json.dumps([str(torch.cuda.get_device_properties(i).uuid) for i in range(torch.cuda.device_count())]))
+' >"$out/torch-uuids.json"
+
+n=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$out/scan.json")
+for i in $(seq 0 $((n - 1))); do
+    admin pool create "P$i" --gpus "$i"
+    admin tenant add "t$i" --pool "P$i" --memory 8GiB --priority high
+done
+admin status >"$out/status.txt"
+admin status --json >"$out/status.json"
+
+# A managed PyTorch process: its limit comes from vgpud and changes while it runs.
+cat >"$tmp/managed.py" <<'PY'
+import os, sys, time, torch
+dev = int(sys.argv[1])
+print("start", torch.cuda.mem_get_info(dev)[1], flush=True)
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.05)
+print("after", torch.cuda.mem_get_info(dev)[1], flush=True)
+PY
+for i in $(seq 0 $((n - 1))); do
+    "$build/bin/vgpu-run" --tenant "t$i" -- python3 "$tmp/managed.py" "$i" "$tmp/go$i" \
+        >"$out/managed$i.txt" 2>"$out/managed$i.err" &
+    eval "pid$i=\$!"
+done
+sleep 8 # PyTorch start-up
+for i in $(seq 0 $((n - 1))); do admin tenant set "t$i" --memory 12GiB; touch "$tmp/go$i"; done
+for i in $(seq 0 $((n - 1))); do eval "wait \$pid$i"; done
+admin status >"$out/status-after.txt"
+kill $vgpud
+wait $vgpud 2>/dev/null
+
+python3 - "$out" "$n" <<'PY'
+import csv, json, sys
+out, n = sys.argv[1], int(sys.argv[2])
+scan = json.load(open(out + "/scan.json"))
+smi = list(csv.reader(open(out + "/nvidia-smi.csv")))
+torch_uuids = json.load(open(out + "/torch-uuids.json"))
+res = {"gpus": n, "agree_with_nvidia_smi": True, "agree_with_cuda": True, "managed": []}
+for g in scan:
+    row = smi[g["nvml_index"]]
+    same = (row[1].strip() == g["name"] and int(row[2]) * 2**20 == g["memory_total"]
+            and row[3].strip().lower() == g["pci_bus_id"].lower() and row[4].strip() == g["uuid"])
+    res["agree_with_nvidia_smi"] &= same
+    if not same:
+        res.setdefault("mismatch", []).append({"scan": g, "nvidia-smi": row})
+    if g["cuda_ordinal"] >= 0:
+        res["agree_with_cuda"] &= "GPU-" + torch_uuids[g["cuda_ordinal"]] == g["uuid"]
+for i in range(n):
+    lines = dict(l.split() for l in open(out + "/managed%d.txt" % i) if l.strip())
+    res["managed"].append({"gpu": i, "total_at_start": int(lines.get("start", -1)),
+                           "total_after_change": int(lines.get("after", -1))})
+print(json.dumps(res, indent=1))
+json.dump(res, open(out + "/summary.json", "w"), indent=1)
+PY
+cat "$out/status-after.txt"

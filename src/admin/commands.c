@@ -1,0 +1,417 @@
+/* commands: vgpu-admin's subcommands and how they print (see admin.h).
+ *
+ * Options become request arguments under the store's names (--max-inflight
+ * -> max_inflight) with the user's text as the value, so vgpud's validation
+ * and messages are the only ones. Listings print aligned tables; --json
+ * prints vgpud's reply unchanged. */
+#include "admin.h"
+
+#include "common.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct optmap {
+    const char *opt; /* long option */
+    const char *key; /* request argument it sets */
+};
+
+static const struct optmap tenant_opts[] = {
+    {"pool", "pool"},
+    {"priority", "priority"},
+    {"memory", "memory"},
+    {"share", "share"},
+    {"rate", "rate"},
+    {"burst", "burst"},
+    {"max-inflight", "max_inflight"},
+    {"bind-uid", "bind_uid"},
+    {"bind-cgroup", "bind_cgroup"},
+    {"vm-id", "vm_id"},
+    {NULL, NULL},
+};
+
+/* Parses `argv` (argv[0] is the command word) against `map`: each option
+ * sets its key in args to the string given; --json and --help are always
+ * known; the remaining words go to pos (at most npos_max). Returns 0, 1 for
+ * --help (usage printed), 2 for a usage error. */
+static int parse(struct admin *a, const struct admin_cmd *cmd, int argc, char **argv,
+                 const struct optmap *map, json_t *args, const char **pos, int npos_max,
+                 int *npos)
+{
+    struct option longopts[32];
+    int n = 0, c, idx;
+    for (; map && map[n].opt; n++)
+        longopts[n] = (struct option){map[n].opt, required_argument, NULL, 1000 + n};
+    longopts[n++] = (struct option){"json", no_argument, NULL, 'j'};
+    longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+    longopts[n] = (struct option){NULL, 0, NULL, 0};
+    optind = 0;
+    opterr = 0;
+    *npos = 0;
+    while ((c = getopt_long(argc, argv, "", longopts, &idx)) != -1) {
+        if (c == 'j') {
+            a->json = true;
+        } else if (c == 'h') {
+            printf("usage: vgpu-admin %s\n", cmd->usage);
+            return 1;
+        } else if (c >= 1000) {
+            json_object_set_new(args, map[c - 1000].key, json_string(optarg));
+        } else {
+            fprintf(stderr, "vgpu-admin %s: %s '%s'\n", cmd->name,
+                    c == ':' ? "missing value for" : "unknown option", argv[optind - 1]);
+            return admin_usage(cmd);
+        }
+    }
+    for (; optind < argc; optind++) {
+        if (*npos >= npos_max) {
+            fprintf(stderr, "vgpu-admin %s: unexpected argument '%s'\n", cmd->name, argv[optind]);
+            return admin_usage(cmd);
+        }
+        pos[(*npos)++] = argv[optind];
+    }
+    return 0;
+}
+
+/* parse()'s result as an exit status: --help is a success, a usage error 2. */
+static int exit_code(int parse_rc)
+{
+    return parse_rc == 1 ? 0 : parse_rc;
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "-";
+}
+
+static const char *size_or_dash(const json_t *o, const char *key, char *buf, size_t len)
+{
+    json_int_t v = json_integer_value(json_object_get(o, key));
+    return v > 0 ? vgpu_format_size((uint64_t)v, buf, len) : "-";
+}
+
+static void join_names(const json_t *arr, char *out, size_t len)
+{
+    size_t i, used = 0;
+    json_t *v;
+    out[0] = '\0';
+    json_array_foreach(arr, i, v)
+    {
+        int w = snprintf(out + used, len - used, "%s%s", i ? "," : "", json_string_value(v));
+        if (w < 0 || (size_t)w >= len - used)
+            break;
+        used += (size_t)w;
+    }
+    if (!out[0])
+        snprintf(out, len, "-");
+}
+
+static void print_gpus(const json_t *gpus)
+{
+    size_t i;
+    json_t *g;
+    char mem[32], pools[256];
+    printf("%-5s %-28s %-10s %-17s %-5s %-8s %-12s %s\n", "INDEX", "NAME", "MEMORY", "PCI", "CUDA",
+           "STATE", "POOLS", "UUID");
+    json_array_foreach(gpus, i, g)
+    {
+        json_t *ord = json_object_get(g, "cuda_ordinal");
+        char cuda[16];
+        snprintf(cuda, sizeof(cuda), "%lld",
+                 json_is_integer(ord) ? (long long)json_integer_value(ord) : -1LL);
+        join_names(json_object_get(g, "pools"), pools, sizeof(pools));
+        printf("%-5lld %-28s %-10s %-17s %-5s %-8s %-12s %s%s\n",
+               (long long)json_integer_value(json_object_get(g, "index")), str(g, "name"),
+               size_or_dash(g, "memory_total", mem, sizeof(mem)), str(g, "pci_bus_id"),
+               strcmp(cuda, "-1") ? cuda : "-", str(g, "state"), pools, str(g, "uuid"),
+               json_is_true(json_object_get(g, "mig_enabled")) ? " (MIG mode)" : "");
+    }
+}
+
+static void print_pools(const json_t *pools)
+{
+    size_t i;
+    json_t *p;
+    char gpus[512];
+    printf("%-16s %-8s %s\n", "POOL", "TENANTS", "GPUS");
+    json_array_foreach(pools, i, p)
+    {
+        join_names(json_object_get(p, "gpus"), gpus, sizeof(gpus));
+        printf("%-16s %-8lld %s\n", str(p, "name"),
+               (long long)json_integer_value(json_object_get(p, "tenants")), gpus);
+    }
+}
+
+static void print_tenants(const json_t *tenants)
+{
+    size_t i;
+    json_t *t;
+    char mem[32], used[32], share[16], vm[16];
+    printf("%-16s %-5s %-10s %-8s %-10s %-6s %-12s %-10s %s\n", "TENANT", "VM", "POOL",
+           "PRIORITY", "MEMORY", "SHARE", "STATE", "IN USE", "PROCESSES");
+    json_array_foreach(tenants, i, t)
+    {
+        json_t *vmid = json_object_get(t, "vm_id");
+        json_int_t sh = json_integer_value(json_object_get(t, "share"));
+        snprintf(vm, sizeof(vm), "%lld", (long long)json_integer_value(vmid));
+        snprintf(share, sizeof(share), "%lld%%", (long long)sh);
+        json_int_t u = json_integer_value(json_object_get(t, "memory_used"));
+        printf("%-16s %-5s %-10s %-8s %-10s %-6s %-12s %-10s %zu\n", str(t, "name"),
+               json_is_integer(vmid) ? vm : "-", str(t, "pool"), str(t, "priority"),
+               size_or_dash(t, "memory", mem, sizeof(mem)), sh > 0 ? share : "-", str(t, "state"),
+               vgpu_format_size((uint64_t)(u > 0 ? u : 0), used, sizeof(used)),
+               json_array_size(json_object_get(t, "processes")));
+    }
+}
+
+/* Runs a listing op and prints it with `print`, or as JSON. */
+static int listing(struct admin *a, const char *op, json_t *args, void (*print)(const json_t *))
+{
+    json_t *res;
+    if (admin_call(a, op, args, &res) != 0)
+        return 1;
+    if (a->json)
+        admin_print_json(res);
+    else
+        print(res);
+    json_decref(res);
+    return 0;
+}
+
+/* ---- commands ------------------------------------------------------------------------- */
+
+#define CMD(i) (&admin_cmds[i])
+enum {
+    C_SCAN, C_GPUS, C_POOL, C_ASSIGN, C_UNASSIGN, C_REGISTER, C_TENANT, C_QUARANTINE, C_RELEASE,
+    C_WEIGHTS, C_STATUS, C_PING
+};
+
+static int cmd_scan(struct admin *a, int argc, char **argv)
+{
+    const char *pos[1];
+    int n, rc = parse(a, CMD(C_SCAN), argc, argv, NULL, NULL, pos, 0, &n);
+    return rc ? exit_code(rc) : listing(a, "gpus.scan", NULL, print_gpus);
+}
+
+static int cmd_gpus(struct admin *a, int argc, char **argv)
+{
+    const char *pos[1];
+    int n, rc = parse(a, CMD(C_GPUS), argc, argv, NULL, NULL, pos, 0, &n);
+    return rc ? exit_code(rc) : listing(a, "gpus.list", NULL, print_gpus);
+}
+
+static int cmd_pool(struct admin *a, int argc, char **argv)
+{
+    static const struct optmap opts[] = {{"gpus", "gpus"}, {NULL, NULL}};
+    const char *pos[2];
+    json_t *args = json_object();
+    int n, rc = parse(a, CMD(C_POOL), argc, argv, opts, args, pos, 2, &n);
+    if (rc) {
+        json_decref(args);
+        return exit_code(rc);
+    }
+    const char *sub = n > 0 ? pos[0] : "";
+    if (strcmp(sub, "list") == 0 && n == 1) {
+        json_decref(args);
+        return listing(a, "pool.list", NULL, print_pools);
+    }
+    if ((strcmp(sub, "create") != 0 && strcmp(sub, "rm") != 0) || n != 2) {
+        json_decref(args);
+        return admin_usage(CMD(C_POOL));
+    }
+    json_object_set_new(args, "name", json_string(pos[1]));
+    if (json_object_get(args, "gpus")) { /* "0,1" -> ["0","1"] */
+        char buf[256], *save = NULL;
+        json_t *list = json_array();
+        vgpu_strlcpy(buf, json_string_value(json_object_get(args, "gpus")), sizeof(buf));
+        for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+            json_array_append_new(list, json_string(t));
+        json_object_set_new(args, "gpus", list);
+    }
+    if (strcmp(sub, "rm") == 0 && json_object_get(args, "gpus")) {
+        json_decref(args);
+        return admin_usage(CMD(C_POOL));
+    }
+    return admin_call(a, strcmp(sub, "create") == 0 ? "pool.create" : "pool.rm", args, NULL);
+}
+
+static int assign(struct admin *a, int which, const char *op, int argc, char **argv)
+{
+    static const struct optmap opts[] = {{"gpu-id", "gpu"}, {"pool", "pool"}, {NULL, NULL}};
+    const char *pos[1];
+    json_t *args = json_object();
+    int n, rc = parse(a, CMD(which), argc, argv, opts, args, pos, 0, &n);
+    if (rc || !json_object_get(args, "gpu") || !json_object_get(args, "pool")) {
+        json_decref(args);
+        return rc ? exit_code(rc) : admin_usage(CMD(which));
+    }
+    return admin_call(a, op, args, NULL);
+}
+
+static int cmd_assign(struct admin *a, int argc, char **argv)
+{
+    return assign(a, C_ASSIGN, "gpu.assign", argc, argv);
+}
+
+static int cmd_unassign(struct admin *a, int argc, char **argv)
+{
+    return assign(a, C_UNASSIGN, "gpu.unassign", argc, argv);
+}
+
+static int cmd_register(struct admin *a, int argc, char **argv)
+{
+    const char *pos[1];
+    json_t *args = json_object();
+    int n, rc = parse(a, CMD(C_REGISTER), argc, argv, tenant_opts, args, pos, 0, &n);
+    if (rc || !json_object_get(args, "vm_id") || !json_object_get(args, "pool")) {
+        json_decref(args);
+        return rc ? exit_code(rc) : admin_usage(CMD(C_REGISTER));
+    }
+    return admin_call(a, "tenant.add", args, NULL);
+}
+
+static void print_tenant(const json_t *t)
+{
+    json_t *arr = json_array();
+    json_array_append(arr, (json_t *)t);
+    print_tenants(arr);
+    json_decref(arr);
+}
+
+static int cmd_tenant(struct admin *a, int argc, char **argv)
+{
+    const char *pos[2];
+    json_t *args = json_object();
+    int n, rc = parse(a, CMD(C_TENANT), argc, argv, tenant_opts, args, pos, 2, &n);
+    if (rc) {
+        json_decref(args);
+        return exit_code(rc);
+    }
+    const char *sub = n > 0 ? pos[0] : "";
+    if (strcmp(sub, "list") == 0 && n == 1)
+        return listing(a, "tenant.list", args, print_tenants);
+    if (n != 2 || (strcmp(sub, "add") && strcmp(sub, "set") && strcmp(sub, "rm") &&
+                   strcmp(sub, "show"))) {
+        json_decref(args);
+        return admin_usage(CMD(C_TENANT));
+    }
+    json_object_set_new(args, "name", json_string(pos[1]));
+    if (strcmp(sub, "show") == 0)
+        return listing(a, "tenant.get", args, print_tenant);
+    if (strcmp(sub, "rm") == 0 && json_object_size(args) > 1) {
+        json_decref(args);
+        return admin_usage(CMD(C_TENANT));
+    }
+    const char *op = strcmp(sub, "add") == 0   ? "tenant.add"
+                     : strcmp(sub, "set") == 0 ? "tenant.set"
+                                               : "tenant.rm";
+    return admin_call(a, op, args, NULL);
+}
+
+static int state_cmd(struct admin *a, int which, const char *op, int argc, char **argv)
+{
+    const char *pos[1];
+    int n, rc = parse(a, CMD(which), argc, argv, NULL, NULL, pos, 1, &n);
+    if (rc || n != 1)
+        return rc ? exit_code(rc) : admin_usage(CMD(which));
+    return admin_call(a, op, json_pack("{s:s}", "name", pos[0]), NULL);
+}
+
+static int cmd_quarantine(struct admin *a, int argc, char **argv)
+{
+    return state_cmd(a, C_QUARANTINE, "tenant.quarantine", argc, argv);
+}
+
+static int cmd_release(struct admin *a, int argc, char **argv)
+{
+    return state_cmd(a, C_RELEASE, "tenant.release", argc, argv);
+}
+
+static void print_weights(const json_t *w)
+{
+    printf("high=%lld medium=%lld low=%lld\n",
+           (long long)json_integer_value(json_object_get(w, "high")),
+           (long long)json_integer_value(json_object_get(w, "medium")),
+           (long long)json_integer_value(json_object_get(w, "low")));
+}
+
+static int cmd_weights(struct admin *a, int argc, char **argv)
+{
+    const char *pos[1];
+    int n, rc = parse(a, CMD(C_WEIGHTS), argc, argv, NULL, NULL, pos, 1, &n);
+    if (rc)
+        return exit_code(rc);
+    if (n == 0)
+        return listing(a, "weights.get", NULL, print_weights);
+    return admin_call(a, "weights.set", json_pack("{s:s}", "weights", pos[0]), NULL);
+}
+
+static void print_status(const json_t *s)
+{
+    const json_t *d = json_object_get(s, "daemon");
+    printf("vgpud %s, up %.0f s, %lld connection(s); weights ", str(d, "version"),
+           json_real_value(json_object_get(d, "uptime_s")),
+           (long long)json_integer_value(json_object_get(d, "connections")));
+    print_weights(json_object_get(s, "weights"));
+    printf("\nGPUs\n");
+    print_gpus(json_object_get(s, "gpus"));
+    printf("\nPools\n");
+    print_pools(json_object_get(s, "pools"));
+    printf("\nTenants\n");
+    print_tenants(json_object_get(s, "tenants"));
+}
+
+static int cmd_status(struct admin *a, int argc, char **argv)
+{
+    const char *pos[1];
+    int n, rc = parse(a, CMD(C_STATUS), argc, argv, NULL, NULL, pos, 0, &n);
+    return rc ? exit_code(rc) : listing(a, "status", NULL, print_status);
+}
+
+static void print_ping(const json_t *p)
+{
+    printf("vgpud %s (protocol %lld), up %.1f s; you are %san admin\n", str(p, "version"),
+           (long long)json_integer_value(json_object_get(p, "protocol")),
+           json_real_value(json_object_get(p, "uptime_s")),
+           json_is_true(json_object_get(p, "admin")) ? "" : "not ");
+}
+
+static int cmd_ping(struct admin *a, int argc, char **argv)
+{
+    const char *pos[1];
+    int n, rc = parse(a, CMD(C_PING), argc, argv, NULL, NULL, pos, 0, &n);
+    return rc ? exit_code(rc) : listing(a, "ping", NULL, print_ping);
+}
+
+#define TENANT_OPTS                                                                                \
+    "[--priority low|medium|high] [--memory SIZE] [--share N] [--rate N/s] [--burst N] "           \
+    "[--max-inflight N] [--bind-uid UID | --bind-cgroup PATH]"
+
+const struct admin_cmd admin_cmds[] = {
+    [C_SCAN] = {"scan-gpus", cmd_scan, "discover the GPUs, store and show them",
+                "scan-gpus [--json]"},
+    [C_GPUS] = {"gpus", cmd_gpus, "list the GPUs vgpud knows", "gpus [--json]"},
+    [C_POOL] = {"pool", cmd_pool, "create, remove or list pools",
+                "pool create NAME [--gpus 0,1] | pool rm NAME | pool list [--json]"},
+    [C_ASSIGN] = {"assign-gpu", cmd_assign, "let a GPU serve a pool",
+                  "assign-gpu --gpu-id=INDEX|UUID --pool=NAME"},
+    [C_UNASSIGN] = {"unassign-gpu", cmd_unassign, "take a GPU out of a pool",
+                    "unassign-gpu --gpu-id=INDEX|UUID --pool=NAME"},
+    [C_REGISTER] = {"register-vm", cmd_register, "add a tenant by numeric VM id (tenant add)",
+                    "register-vm --vm-id=N --pool=NAME " TENANT_OPTS},
+    [C_TENANT] = {"tenant", cmd_tenant, "add, change, remove, show or list tenants",
+                  "tenant add NAME --pool NAME " TENANT_OPTS " | tenant set NAME [--pool NAME] "
+                  "[options as for add] | tenant rm NAME | tenant show NAME [--json] | "
+                  "tenant list [--pool NAME] [--json]"},
+    [C_QUARANTINE] = {"quarantine", cmd_quarantine, "stop a tenant's GPU time until released",
+                      "quarantine TENANT"},
+    [C_RELEASE] = {"release", cmd_release, "end a tenant's quarantine", "release TENANT"},
+    [C_WEIGHTS] = {"set-weights", cmd_weights, "show or set the priority weights",
+                   "set-weights [high=4,medium=2,low=1] [--json]"},
+    [C_STATUS] = {"status", cmd_status, "GPUs, pools, tenants and live use on one screen",
+                  "status [--json]"},
+    [C_PING] = {"ping", cmd_ping, "check that vgpud answers", "ping [--json]"},
+};
+const int admin_ncmds = (int)(sizeof(admin_cmds) / sizeof(admin_cmds[0]));

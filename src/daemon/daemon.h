@@ -1,0 +1,52 @@
+/* daemon: vgpud, the host daemon.
+ *
+ * It owns the state (store.h, SQLite), serves the control socket (server.c:
+ * libevent, the framed protocol of src/proto, SO_PEERCRED identity) and
+ * carries out requests (ops.c): admin operations change the store in one
+ * transaction, then the tenants' shared-memory accounts, which libvgpu.so in
+ * every process of a tenant reads on each allocation, so a new limit holds at
+ * once. It may call: common, device, proto, store, the tenant account
+ * (src/hook/account.h). Single-threaded: everything runs on the event loop. */
+#ifndef VGPU_DAEMON_H
+#define VGPU_DAEMON_H
+
+#include "proto.h"
+#include "store.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct event_base;
+
+struct vgpud {
+    struct event_base *base;
+    struct vgpu_store *store;
+    char socket_path[108];
+    char db_path[4096];
+    uint64_t started_ns;
+    gid_t admin_gid; /* the "vgpu" group, or (gid_t)-1 when there is none */
+    bool have_admin_gid;
+    unsigned clients; /* open connections */
+};
+
+/* Who is on the other end of a connection (SO_PEERCRED). */
+struct vgpu_peer {
+    pid_t pid;
+    uid_t uid;
+    gid_t gid;
+    bool admin; /* root or a member of the vgpu group */
+};
+
+/* server.c: binds the socket (replacing a stale one, refusing a live one). */
+int vgpud_listen(struct vgpud *d);
+void vgpud_unlisten(struct vgpud *d);
+
+/* ops.c: carries out one request; returns the reply body (a new reference). */
+json_t *vgpud_handle(struct vgpud *d, const struct vgpu_peer *peer, const json_t *request);
+/* Rescans the GPUs into the store (startup, SIGHUP, scan-gpus). */
+int vgpud_scan(struct vgpud *d, struct vgpu_err *err);
+/* Writes every tenant's limits into its account (startup, SIGHUP). */
+void vgpud_apply_all(struct vgpud *d);
+
+#endif

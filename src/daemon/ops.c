@@ -1,0 +1,281 @@
+/* ops: what vgpud does for each request.
+ *
+ * One table maps an operation name to its handler and whether it needs an
+ * admin (root or the vgpu group). Mutations go to the store, which validates
+ * everything first and writes in one transaction; then the affected tenants'
+ * accounts get their limits (accounts are keyed by GPU UUID, as libvgpu.so
+ * keys them), so a running process sees a new limit on its next allocation.
+ * Reads return the store's JSON, with live figures from the accounts (memory
+ * in use per GPU, attached processes) where status asks for them. */
+#include "daemon.h"
+
+#include "account.h"
+#include "common.h"
+#include "device.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef json_t *(*op_fn)(struct vgpud *d, const struct vgpu_peer *peer, const json_t *args);
+
+static json_t *failed(const struct vgpu_err *e)
+{
+    return vgpu_proto_error(e->code[0] ? e->code : "internal", "%s", e->msg);
+}
+
+/* ---- accounts -------------------------------------------------------------------- */
+
+static const char *uuid_hex(const char *uuid)
+{
+    return strncmp(uuid, "GPU-", 4) == 0 || strncmp(uuid, "MIG-", 4) == 0 ? uuid + 4 : uuid;
+}
+
+/* Writes one tenant's memory limit for every GPU of its pool. */
+static void apply_tenant(struct vgpud *d, const json_t *tenant)
+{
+    const char *name = json_string_value(json_object_get(tenant, "name"));
+    const char *pool = json_string_value(json_object_get(tenant, "pool"));
+    uint64_t memory = (uint64_t)json_integer_value(json_object_get(tenant, "memory"));
+    if (!name || !pool)
+        return;
+    struct vgpu_acct *a = vgpu_acct_open(name);
+    if (!a)
+        return;
+    json_t *pools = vgpu_store_pools(d->store), *p;
+    size_t i, j;
+    json_array_foreach(pools, i, p)
+    {
+        if (strcmp(json_string_value(json_object_get(p, "name")), pool) != 0)
+            continue;
+        json_t *g;
+        json_array_foreach(json_object_get(p, "gpus"), j, g)
+        {
+            if (vgpu_acct_set_limits(a, uuid_hex(json_string_value(g)), memory, 0) < 0)
+                vgpu_warn("tenant %s: its account has no room for another GPU", name);
+        }
+    }
+    json_decref(pools);
+    vgpu_acct_unmap(a);
+}
+
+void vgpud_apply_all(struct vgpud *d)
+{
+    json_t *tenants = vgpu_store_tenants(d->store, NULL), *t;
+    size_t i;
+    json_array_foreach(tenants, i, t) apply_tenant(d, t);
+    json_decref(tenants);
+}
+
+static void apply_named(struct vgpud *d, const json_t *args)
+{
+    const char *name = json_string_value(json_object_get(args, "name"));
+    json_t *t = name ? vgpu_store_tenant(d->store, name) : NULL;
+    if (t)
+        apply_tenant(d, t);
+    json_decref(t);
+}
+
+/* Live figures of a tenant from its account: memory in use per GPU, processes. */
+static void add_live(json_t *tenant)
+{
+    const char *name = json_string_value(json_object_get(tenant, "name"));
+    struct vgpu_acct *a = name ? vgpu_acct_map_existing(name) : NULL;
+    json_t *used = json_object(), *procs = json_array();
+    uint64_t total = 0;
+    if (a) {
+        uint32_t n = atomic_load(&a->ndevs);
+        for (uint32_t i = 0; i < n && i < VGPU_ACCT_DEVS; i++) {
+            uint64_t u = atomic_load(&a->dev[i].used);
+            total += u;
+            json_object_set_new(used, a->dev[i].uuid, json_integer((json_int_t)u));
+        }
+        for (int i = 0; i < VGPU_ACCT_PROCS; i++) {
+            int32_t pid = atomic_load(&a->proc[i].pid);
+            if (pid > 0 && vgpu_proc_alive(pid, a->proc[i].start_time))
+                json_array_append_new(procs, json_integer(pid));
+        }
+        vgpu_acct_unmap(a);
+    }
+    json_object_set_new(tenant, "memory_used", json_integer((json_int_t)total));
+    json_object_set_new(tenant, "memory_used_by_gpu", used);
+    json_object_set_new(tenant, "processes", procs);
+}
+
+/* ---- handlers ---------------------------------------------------------------------- */
+
+static json_t *op_ping(struct vgpud *d, const struct vgpu_peer *peer, const json_t *args)
+{
+    return vgpu_proto_ok(json_pack("{s:s, s:i, s:f, s:b}", "version", VGPU_VERSION, "protocol",
+                                   VGPU_PROTO_VERSION, "uptime_s",
+                                   (double)(vgpu_now_ns() - d->started_ns) / 1e9, "admin",
+                                   peer->admin));
+}
+
+static json_t *op_status(struct vgpud *d, const struct vgpu_peer *peer, const json_t *args)
+{
+    json_t *tenants = vgpu_store_tenants(d->store, NULL), *t;
+    size_t i;
+    json_array_foreach(tenants, i, t) add_live(t);
+    return vgpu_proto_ok(json_pack(
+        "{s:o, s:o, s:o, s:o, s:{s:s, s:f, s:i, s:s, s:s}}", "gpus", vgpu_store_gpus(d->store),
+        "pools", vgpu_store_pools(d->store), "tenants", tenants, "weights",
+        vgpu_store_weights(d->store), "daemon", "version", VGPU_VERSION, "uptime_s",
+        (double)(vgpu_now_ns() - d->started_ns) / 1e9, "connections", (int)d->clients, "socket",
+        d->socket_path, "database", d->db_path));
+}
+
+static json_t *op_gpus(struct vgpud *d, const struct vgpu_peer *peer, const json_t *args)
+{
+    return vgpu_proto_ok(vgpu_store_gpus(d->store));
+}
+
+static json_t *op_scan(struct vgpud *d, const struct vgpu_peer *peer, const json_t *args)
+{
+    struct vgpu_err e = {0};
+    if (vgpud_scan(d, &e) != 0)
+        return failed(&e);
+    vgpud_apply_all(d);
+    return vgpu_proto_ok(vgpu_store_gpus(d->store));
+}
+
+static json_t *op_pools(struct vgpud *d, const struct vgpu_peer *peer, const json_t *args)
+{
+    return vgpu_proto_ok(vgpu_store_pools(d->store));
+}
+
+/* pool.create {name, gpus: [...]}: the pool and its GPUs, or nothing. */
+static json_t *op_pool_create(struct vgpud *d, const struct vgpu_peer *peer, const json_t *args)
+{
+    struct vgpu_err e = {0};
+    json_t *gpus = json_object_get(args, "gpus"), *g;
+    json_t *pool_args = json_deep_copy(args);
+    size_t i;
+    if (gpus && !json_is_array(gpus)) {
+        json_decref(pool_args);
+        return vgpu_proto_error("invalid_argument", "gpus must be a list of GPUs");
+    }
+    json_object_del(pool_args, "gpus");
+    int rc = vgpu_store_pool_create(d->store, pool_args, &e);
+    json_array_foreach(gpus, i, g)
+    {
+        if (rc != 0)
+            break;
+        json_t *a = json_pack("{s:O, s:O}", "pool", json_object_get(args, "name"), "gpu", g);
+        rc = vgpu_store_assign_gpu(d->store, a, &e);
+        json_decref(a);
+        if (rc != 0) {
+            struct vgpu_err ignored;
+            vgpu_store_pool_rm(d->store, pool_args, &ignored); /* nothing half-made */
+        }
+    }
+    json_decref(pool_args);
+    return rc == 0 ? vgpu_proto_ok(vgpu_store_pools(d->store)) : failed(&e);
+}
+
+/* A mutation of the store; on success, the affected tenants' accounts. */
+#define MUTATION(fn_name, store_call, after)                                                       \
+    static json_t *fn_name(struct vgpud *d, const struct vgpu_peer *peer, const json_t *args)      \
+    {                                                                                              \
+        struct vgpu_err e = {0};                                                                 \
+        if (store_call != 0)                                                                       \
+            return failed(&e);                                                                     \
+        after;                                                                                     \
+        return vgpu_proto_ok(NULL);                                                                \
+    }
+
+MUTATION(op_pool_rm, vgpu_store_pool_rm(d->store, args, &e), (void)0)
+MUTATION(op_assign, vgpu_store_assign_gpu(d->store, args, &e), vgpud_apply_all(d))
+MUTATION(op_unassign, vgpu_store_unassign_gpu(d->store, args, &e), (void)0)
+MUTATION(op_tenant_add, vgpu_store_tenant_add(d->store, args, &e), vgpud_apply_all(d))
+MUTATION(op_tenant_set, vgpu_store_tenant_set(d->store, args, &e), apply_named(d, args))
+MUTATION(op_tenant_rm, vgpu_store_tenant_rm(d->store, args, &e), (void)0)
+MUTATION(op_quarantine, vgpu_store_tenant_state(d->store, args, "quarantined", &e), (void)0)
+MUTATION(op_release, vgpu_store_tenant_state(d->store, args, "active", &e), (void)0)
+MUTATION(op_weights_set, vgpu_store_set_weights(d->store, args, &e), (void)0)
+
+static json_t *op_tenants(struct vgpud *d, const struct vgpu_peer *peer, const json_t *args)
+{
+    const char *pool = json_string_value(json_object_get(args, "pool"));
+    json_t *tenants = vgpu_store_tenants(d->store, pool), *t;
+    size_t i;
+    json_array_foreach(tenants, i, t) add_live(t);
+    return vgpu_proto_ok(tenants);
+}
+
+static json_t *op_tenant_get(struct vgpud *d, const struct vgpu_peer *peer, const json_t *args)
+{
+    const char *name = json_string_value(json_object_get(args, "name"));
+    json_t *t = name ? vgpu_store_tenant(d->store, name) : NULL;
+    if (!t)
+        return vgpu_proto_error("not_found", "no tenant '%s'", name ? name : "");
+    add_live(t);
+    return vgpu_proto_ok(t);
+}
+
+static json_t *op_weights(struct vgpud *d, const struct vgpu_peer *peer, const json_t *args)
+{
+    return vgpu_proto_ok(vgpu_store_weights(d->store));
+}
+
+static const struct {
+    const char *op;
+    bool admin;
+    op_fn fn;
+} ops[] = {
+    {"ping", false, op_ping},
+    {"status", true, op_status},
+    {"gpus.list", true, op_gpus},
+    {"gpus.scan", true, op_scan},
+    {"pool.create", true, op_pool_create},
+    {"pool.rm", true, op_pool_rm},
+    {"pool.list", true, op_pools},
+    {"gpu.assign", true, op_assign},
+    {"gpu.unassign", true, op_unassign},
+    {"tenant.add", true, op_tenant_add},
+    {"tenant.set", true, op_tenant_set},
+    {"tenant.rm", true, op_tenant_rm},
+    {"tenant.list", true, op_tenants},
+    {"tenant.get", true, op_tenant_get},
+    {"tenant.quarantine", true, op_quarantine},
+    {"tenant.release", true, op_release},
+    {"weights.get", true, op_weights},
+    {"weights.set", true, op_weights_set},
+};
+
+json_t *vgpud_handle(struct vgpud *d, const struct vgpu_peer *peer, const json_t *request)
+{
+    const char *op = json_string_value(json_object_get(request, "op"));
+    json_t *args = json_object_get(request, "args");
+    if (!op)
+        return vgpu_proto_error("invalid_request", "a request needs an \"op\" string");
+    if (args && !json_is_object(args))
+        return vgpu_proto_error("invalid_request", "\"args\" must be an object");
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        if (strcmp(ops[i].op, op) != 0)
+            continue;
+        if (ops[i].admin && !peer->admin)
+            return vgpu_proto_error("permission_denied",
+                                    "%s needs root or membership of the vgpu group (uid %u)", op,
+                                    (unsigned)peer->uid);
+        json_t *empty = args ? NULL : json_object();
+        json_t *reply = ops[i].fn(d, peer, args ? args : empty);
+        json_decref(empty);
+        vgpu_debug("pid %d uid %u: %s", (int)peer->pid, (unsigned)peer->uid, op);
+        return reply;
+    }
+    return vgpu_proto_error("unknown_op", "unknown operation '%s'", op);
+}
+
+int vgpud_scan(struct vgpud *d, struct vgpu_err *err)
+{
+    struct vgpu_scan scan;
+    char msg[256];
+    int rc = vgpu_device_scan(&scan, msg, sizeof(msg));
+    if (rc != 0) {
+        snprintf(err->code, sizeof(err->code), "%s", rc == -ENODEV ? "not_found" : "internal");
+        snprintf(err->msg, sizeof(err->msg), "%s", msg);
+        return rc;
+    }
+    return vgpu_store_sync_gpus(d->store, &scan, err);
+}

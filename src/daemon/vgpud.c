@@ -1,0 +1,148 @@
+/* vgpud: the vgpu host daemon (see daemon.h for what it owns).
+ *
+ *   vgpud [--socket PATH] [--db PATH] [--foreground] [--log-level LEVEL]
+ *
+ * Start-up: open the state (creating or migrating the database), scan the
+ * GPUs into it (a machine without a GPU or driver still serves: the scan
+ * error is logged and GPU commands say so), write every tenant's limits into
+ * its account, listen, and run the event loop. SIGTERM and SIGINT stop it
+ * cleanly (the socket file is removed; the database is always consistent);
+ * SIGHUP rescans the GPUs and rewrites the tenants' limits. Without
+ * --foreground it detaches and logs to syslog. */
+#include "daemon.h"
+
+#include "common.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: vgpud [--socket PATH] [--db PATH] [--foreground] [--log-level LEVEL]\n"
+               "\n"
+               "The vgpu host daemon: state, GPU-time scheduling, the control socket.\n"
+               "  --socket PATH      control socket (default: $VGPU_SOCKET, else\n"
+               "                     /run/vgpu/vgpud.sock as root, $XDG_RUNTIME_DIR/vgpu/vgpud.sock)\n"
+               "  --db PATH          state database (default /var/lib/vgpu/vgpu.db as root,\n"
+               "                     else $XDG_STATE_HOME/vgpu/vgpu.db)\n"
+               "  --foreground       stay attached and log to stderr (for systemd and tests)\n"
+               "  --log-level LEVEL  error, warn, info (default) or debug\n"
+               "  --help, --version\n");
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct vgpud *d = arg;
+    if (sig == SIGHUP) {
+        struct vgpu_err e = {0};
+        vgpu_info("SIGHUP: rescanning GPUs and rewriting tenant limits");
+        if (vgpud_scan(d, &e) != 0)
+            vgpu_warn("GPU scan: %s", e.msg);
+        vgpud_apply_all(d);
+        return;
+    }
+    vgpu_info("signal %d: stopping", (int)sig);
+    event_base_loopexit(d->base, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"socket", required_argument, NULL, 's'},   {"db", required_argument, NULL, 'd'},
+        {"foreground", no_argument, NULL, 'f'},     {"log-level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    struct vgpud d = {0};
+    struct vgpu_err err = {0};
+    enum vgpu_log_level level = VGPU_LOG_INFO;
+    bool foreground = false;
+    const char *socket_opt = NULL, *db_opt = NULL;
+    struct event *sigs[4] = {0};
+    int c, rc = 1;
+
+    vgpu_log_init("vgpud", "VGPU_LOG_LEVEL", VGPU_LOG_INFO);
+    level = vgpu_log_get_level();
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's': socket_opt = optarg; break;
+        case 'd': db_opt = optarg; break;
+        case 'f': foreground = true; break;
+        case 'l':
+            if (vgpu_log_parse_level(optarg, &level) != 0) {
+                fprintf(stderr, "vgpud: --log-level %s: expected error, warn, info or debug\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("vgpud %s\n", VGPU_VERSION); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "vgpud: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    vgpu_log_set_level(level);
+    if ((socket_opt && vgpu_strlcpy(d.socket_path, socket_opt, sizeof(d.socket_path)) >=
+                           sizeof(d.socket_path)) ||
+        (!socket_opt && !vgpu_default_socket(d.socket_path, sizeof(d.socket_path)))) {
+        fprintf(stderr, "vgpud: no usable socket path (too long, or no runtime directory)\n");
+        return 2;
+    }
+    if ((db_opt && vgpu_strlcpy(d.db_path, db_opt, sizeof(d.db_path)) >= sizeof(d.db_path)) ||
+        (!db_opt && !vgpu_default_db(d.db_path, sizeof(d.db_path)))) {
+        fprintf(stderr, "vgpud: no usable database path\n");
+        return 2;
+    }
+    struct group *g = getgrnam("vgpu");
+    d.have_admin_gid = g != NULL;
+    d.admin_gid = g ? g->gr_gid : (gid_t)-1;
+    d.started_ns = vgpu_now_ns();
+
+    if (vgpu_store_open(d.db_path, &d.store, &err) != 0) {
+        fprintf(stderr, "vgpud: %s: %s\n", d.db_path, err.msg);
+        return 1;
+    }
+    if (vgpud_scan(&d, &err) != 0)
+        vgpu_warn("GPU scan: %s (GPU commands will say so; SIGHUP rescans)", err.msg);
+    vgpud_apply_all(&d);
+    d.base = event_base_new();
+    if (!d.base || vgpud_listen(&d) != 0)
+        goto out;
+    if (!foreground) {
+        if (daemon(0, 0) != 0) {
+            vgpu_error("cannot detach: %s", strerror(errno));
+            goto out;
+        }
+        vgpu_log_to_syslog(true);
+        event_reinit(d.base);
+    }
+    static const int signals[] = {SIGTERM, SIGINT, SIGHUP};
+    signal(SIGPIPE, SIG_IGN);
+    for (int i = 0; i < 3; i++) {
+        sigs[i] = evsignal_new(d.base, signals[i], on_signal, &d);
+        if (!sigs[i] || event_add(sigs[i], NULL) != 0)
+            goto out;
+    }
+    vgpu_info("vgpud %s listening on %s, state in %s", VGPU_VERSION, d.socket_path, d.db_path);
+    event_base_dispatch(d.base);
+    rc = 0;
+out:
+    for (int i = 0; i < 3; i++)
+        if (sigs[i])
+            event_free(sigs[i]);
+    vgpud_unlisten(&d);
+    if (d.base)
+        event_base_free(d.base);
+    vgpu_store_close(d.store);
+    return rc;
+}

@@ -1,0 +1,364 @@
+/* vgpud and vgpu-admin, end to end on a simulated machine of two H100s.
+ *
+ * Runs the real programs as a user would: vgpud in the foreground on its own
+ * socket and database, vgpu-admin for every command. Checks the user's
+ * scenario (GPU 0 -> pool A, GPU 1 -> pool B; vm 1-7 in A with mixed
+ * priorities, vm 8-20 in B) read back with `status --json`; that the state
+ * survives a restart and a kill -9 in the middle of writes; that bad inputs
+ * give a clear error, a non-zero exit and no change; that 50 clients at once
+ * are served; and that a tenant's limit reaches its shared account.
+ *
+ *   test-daemon BIN_DIR WORK_DIR */
+#include "vt.h"
+
+#include <dirent.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define TIMEOUT_MS 20000
+
+static char vgpud_bin[512], admin_bin[512], sock[512], db[512];
+static pid_t daemon_pid;
+
+static void start_daemon(void)
+{
+    char *argv[] = {vgpud_bin, "--foreground", "--socket", sock, "--db", db, "--log-level",
+                    "warn", NULL};
+    daemon_pid = vt_spawn(argv, NULL);
+    assert_true(daemon_pid > 0);
+    for (int i = 0; i < 500; i++) { /* up to 5 s for the socket to answer */
+        char *ping[] = {admin_bin, "--socket", sock, "ping", NULL};
+        if (vt_run(ping, NULL, NULL, TIMEOUT_MS) == 0)
+            return;
+        usleep(10000);
+    }
+    fail_msg("vgpud did not answer on %s", sock);
+}
+
+static void stop_daemon(int sig)
+{
+    kill(daemon_pid, sig);
+    int rc = vt_wait(daemon_pid, TIMEOUT_MS);
+    assert_int_equal(rc, sig == SIGKILL ? 128 + SIGKILL : 0); /* SIGTERM: a clean exit */
+}
+
+/* Runs vgpu-admin with the given words; returns its exit status. */
+static int admin(char **out, char **err, ...)
+{
+    char *argv[32] = {admin_bin, "--socket", sock};
+    int n = 3;
+    va_list ap;
+    va_start(ap, err);
+    for (char *w; n < 31 && (w = va_arg(ap, char *)) != NULL;)
+        argv[n++] = w;
+    va_end(ap);
+    argv[n] = NULL;
+    return vt_run(argv, out, err, TIMEOUT_MS);
+}
+
+static json_t *status(void)
+{
+    char *out = NULL;
+    assert_int_equal(admin(&out, NULL, "status", "--json", NULL), 0);
+    json_t *j = json_loads(out, 0, NULL);
+    free(out);
+    assert_non_null(j);
+    return j;
+}
+
+/* The declared state only (live figures change by themselves). */
+static json_t *declared(void)
+{
+    json_t *s = status(), *t;
+    size_t i;
+    json_array_foreach(json_object_get(s, "tenants"), i, t)
+    {
+        json_object_del(t, "memory_used");
+        json_object_del(t, "memory_used_by_gpu");
+        json_object_del(t, "processes");
+    }
+    json_object_del(s, "daemon");
+    return s;
+}
+
+static int setup(void **state)
+{
+    unlink(db);
+    vt_fresh_simgpu();
+    start_daemon();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    stop_daemon(SIGTERM);
+    /* The tenants' accounts vgpud made (VGPU_ACCOUNT_PREFIX keeps them ours). */
+    DIR *dir = opendir("/dev/shm");
+    struct dirent *e;
+    while (dir && (e = readdir(dir)) != NULL) {
+        if (strncmp(e->d_name, "vgputest-daemon.", 16) == 0) {
+            char path[300];
+            snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
+            unlink(path);
+        }
+    }
+    if (dir)
+        closedir(dir);
+    return 0;
+}
+
+static void test_users_scenario(void **state)
+{
+    static const char *const prio[] = {"high", "medium", "low"};
+    char vm[32], pr[32];
+    json_t *s;
+
+    assert_int_equal(admin(NULL, NULL, "scan-gpus", NULL), 0);
+    assert_int_equal(admin(NULL, NULL, "pool", "create", "A", "--gpus", "0", NULL), 0);
+    assert_int_equal(admin(NULL, NULL, "pool", "create", "B", NULL), 0);
+    assert_int_equal(admin(NULL, NULL, "assign-gpu", "--gpu-id=1", "--pool=B", NULL), 0);
+    for (int i = 1; i <= 20; i++) {
+        snprintf(vm, sizeof(vm), "--vm-id=%d", i);
+        snprintf(pr, sizeof(pr), "--priority=%s", prio[i % 3]);
+        assert_int_equal(admin(NULL, NULL, "register-vm", vm, i <= 7 ? "--pool=A" : "--pool=B", pr,
+                               "--memory=8GiB", NULL),
+                         0);
+    }
+    s = status();
+    json_t *gpus = json_object_get(s, "gpus"), *pools = json_object_get(s, "pools");
+    json_t *tenants = json_object_get(s, "tenants"), *t;
+    assert_int_equal(json_array_size(gpus), 2);
+    assert_int_equal(json_array_size(pools), 2);
+    assert_int_equal(json_array_size(tenants), 20);
+    const char *uuid0 = json_string_value(json_object_get(json_array_get(gpus, 0), "uuid"));
+    const char *uuid1 = json_string_value(json_object_get(json_array_get(gpus, 1), "uuid"));
+    assert_string_not_equal(uuid0, uuid1);
+    size_t i;
+    json_t *p;
+    json_array_foreach(pools, i, p)
+    {
+        const char *name = json_string_value(json_object_get(p, "name"));
+        json_t *g = json_object_get(p, "gpus");
+        assert_int_equal(json_array_size(g), 1);
+        assert_string_equal(json_string_value(json_array_get(g, 0)),
+                            strcmp(name, "A") == 0 ? uuid0 : uuid1);
+        assert_int_equal(json_integer_value(json_object_get(p, "tenants")),
+                         strcmp(name, "A") == 0 ? 7 : 13);
+    }
+    json_array_foreach(tenants, i, t)
+    {
+        int id = (int)json_integer_value(json_object_get(t, "vm_id"));
+        char name[32];
+        snprintf(name, sizeof(name), "vm-%d", id);
+        assert_string_equal(json_string_value(json_object_get(t, "name")), name);
+        assert_string_equal(json_string_value(json_object_get(t, "pool")), id <= 7 ? "A" : "B");
+        assert_string_equal(json_string_value(json_object_get(t, "priority")), prio[id % 3]);
+        assert_int_equal(json_integer_value(json_object_get(t, "memory")), 8LL << 30);
+        assert_string_equal(json_string_value(json_object_get(t, "state")), "active");
+    }
+    json_decref(s);
+
+    /* The limit reached vm-3's shared account, keyed by its pool's GPU. */
+    json_t *one = NULL;
+    char *out = NULL;
+    assert_int_equal(admin(&out, NULL, "tenant", "show", "vm-3", "--json", NULL), 0);
+    one = json_loads(out, 0, NULL);
+    free(out);
+    assert_non_null(json_object_get(one, "memory_used_by_gpu"));
+    json_decref(one);
+    assert_int_equal(admin(NULL, NULL, "quarantine", "vm-3", NULL), 0);
+    assert_int_equal(admin(&out, NULL, "tenant", "show", "vm-3", "--json", NULL), 0);
+    one = json_loads(out, 0, NULL);
+    free(out);
+    assert_string_equal(json_string_value(json_object_get(one, "state")), "quarantined");
+    json_decref(one);
+    assert_int_equal(admin(NULL, NULL, "release", "vm-3", NULL), 0);
+}
+
+static void test_state_survives_restart_and_kill(void **state)
+{
+    json_t *before = declared();
+    stop_daemon(SIGTERM);
+    start_daemon();
+    json_t *after = declared();
+    assert_true(json_equal(before, after));
+    json_decref(after);
+
+    /* kill -9 while tenants are being added: what was written is whole. */
+    pid_t writer = fork();
+    if (writer == 0) {
+        char name[32];
+        for (int i = 0; i < 200; i++) {
+            snprintf(name, sizeof(name), "k%d", i);
+            char *argv[] = {admin_bin, "--socket", sock, "tenant", "add", name,
+                            "--pool",  "A",    "--memory=1GiB", NULL};
+            vt_run(argv, NULL, NULL, TIMEOUT_MS);
+        }
+        _exit(0);
+    }
+    usleep(300000);
+    stop_daemon(SIGKILL);
+    kill(writer, SIGKILL);
+    waitpid(writer, NULL, 0);
+    start_daemon();
+    json_t *s = status(), *t;
+    size_t i;
+    int added = 0;
+    json_array_foreach(json_object_get(s, "tenants"), i, t)
+    {
+        if (json_string_value(json_object_get(t, "name"))[0] != 'k')
+            continue;
+        added++;
+        assert_string_equal(json_string_value(json_object_get(t, "pool")), "A");
+        assert_int_equal(json_integer_value(json_object_get(t, "memory")), 1LL << 30);
+    }
+    printf("# %d tenants were whole after kill -9 mid-write\n", added);
+    json_decref(s);
+    for (int k = 0; k < 200; k++) { /* back to the scenario's state */
+        char name[32];
+        snprintf(name, sizeof(name), "k%d", k);
+        admin(NULL, NULL, "tenant", "rm", name, NULL);
+    }
+    after = declared();
+    assert_true(json_equal(before, after));
+    json_decref(before);
+    json_decref(after);
+}
+
+static void test_bad_inputs_change_nothing(void **state)
+{
+    static const char *const bad[][8] = {
+        {"tenant", "add", "x1", "--pool", "NOPE"},
+        {"tenant", "add", "x2", "--pool", "A", "--priority", "urgent"},
+        {"tenant", "add", "x3", "--pool", "A", "--memory", "abc"},
+        {"tenant", "add", "vm-1", "--pool", "A"},
+        {"register-vm", "--vm-id=1", "--pool=A"},
+        {"register-vm", "--vm-id=0", "--pool=A"},
+        {"register-vm", "--vm-id=-4", "--pool=A"},
+        {"assign-gpu", "--gpu-id=7", "--pool=A"},
+        {"assign-gpu", "--gpu-id=0", "--pool=NOPE"},
+        {"assign-gpu", "--gpu-id=GPU-ffffffff", "--pool=A"},
+        {"pool", "create", "A"},
+        {"pool", "create", "bad/name"},
+        {"pool", "rm", "A"},
+        {"pool", "rm", "NOPE"},
+        {"tenant", "set", "nobody", "--share", "5"},
+        {"tenant", "set", "vm-2", "--share", "101"},
+        {"tenant", "set", "vm-2", "--rate", "fast"},
+        {"tenant", "set", "vm-2", "--max-inflight", "-1"},
+        {"tenant", "set", "vm-2", "--bind-uid", "12", "--bind-cgroup", "/a"},
+        {"tenant", "set", "vm-2", "--bind-cgroup", "relative/path"},
+        {"tenant", "rm", "nobody"},
+        {"quarantine", "nobody"},
+        {"set-weights", "high=4,medium=2"},
+        {"set-weights", "high=x,medium=2,low=1"},
+        {"tenant", "add", "bad name", "--pool", "A"},
+    };
+    json_t *before = declared();
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *argv[16] = {admin_bin, "--socket", sock}, *err = NULL;
+        int n = 3;
+        for (int k = 0; k < 8 && bad[i][k]; k++)
+            argv[n++] = (char *)bad[i][k];
+        argv[n] = NULL;
+        int rc = vt_run(argv, NULL, &err, TIMEOUT_MS);
+        if (rc != 1 || !err || !strstr(err, "vgpu-admin: "))
+            fail_msg("case %zu (%s %s): exit %d, stderr '%s'", i, bad[i][0], bad[i][1], rc,
+                     err ? err : "");
+        free(err);
+    }
+    /* Usage errors exit 2 before reaching vgpud. */
+    assert_int_equal(admin(NULL, NULL, "tenant", NULL), 2);
+    assert_int_equal(admin(NULL, NULL, "no-such-command", NULL), 2);
+    assert_int_equal(admin(NULL, NULL, "pool", "create", "C", "--bogus", NULL), 2);
+    json_t *after = declared();
+    assert_true(json_equal(before, after));
+    json_decref(before);
+    json_decref(after);
+}
+
+/* vgpu-work under vgpu-run as tenant `name`, allocating `mem`; its exit status. */
+static int work(const char *name, const char *mem, const char *seconds)
+{
+    char run[600], work_bin[600];
+    snprintf(run, sizeof(run), "%.*s/vgpu-run", (int)(strlen(admin_bin) - 11), admin_bin);
+    snprintf(work_bin, sizeof(work_bin), "%.*s/vgpu-work", (int)(strlen(admin_bin) - 11),
+             admin_bin);
+    char *argv[] = {run, "--tenant", (char *)name, "--", work_bin, "--mem", (char *)mem,
+                    "--duration", (char *)seconds, "--json", NULL};
+    return vt_run(argv, NULL, NULL, TIMEOUT_MS);
+}
+
+/* A tenant's limit set with vgpu-admin holds in its processes, and a change
+ * reaches a process that is already running. */
+static void test_limits_reach_processes(void **state)
+{
+    assert_int_equal(admin(NULL, NULL, "tenant", "add", "lim", "--pool", "A", "--memory", "2GiB",
+                           NULL),
+                     0);
+    assert_int_equal(work("lim", "3GiB", "0.1"), 1); /* over the limit: refused */
+    assert_int_equal(work("lim", "1GiB", "0.1"), 0);
+    assert_int_equal(admin(NULL, NULL, "tenant", "set", "lim", "--memory", "4GiB", NULL), 0);
+    assert_int_equal(work("lim", "3GiB", "0.1"), 0); /* the new limit, no restart */
+
+    /* Lowered below what a running process holds: new allocations fail. */
+    char run[600], work_bin[600];
+    snprintf(run, sizeof(run), "%.*s/vgpu-run", (int)(strlen(admin_bin) - 11), admin_bin);
+    snprintf(work_bin, sizeof(work_bin), "%.*s/vgpu-work", (int)(strlen(admin_bin) - 11),
+             admin_bin);
+    char *holder[] = {run, "--tenant", "lim", "--", work_bin, "--mem", "2GiB", "--duration",
+                      "3", NULL};
+    pid_t h = vt_spawn(holder, NULL);
+    usleep(800000);
+    assert_int_equal(admin(NULL, NULL, "tenant", "set", "lim", "--memory", "1GiB", NULL), 0);
+    assert_int_equal(work("lim", "64MiB", "0.1"), 1);
+    assert_int_equal(vt_wait(h, TIMEOUT_MS), 0); /* what it holds stays valid */
+    assert_int_equal(work("lim", "64MiB", "0.1"), 0); /* once it is gone, room again */
+    assert_int_equal(admin(NULL, NULL, "tenant", "rm", "lim", NULL), 0);
+}
+
+static void test_fifty_clients_at_once(void **state)
+{
+    enum { N = 50 };
+    pid_t pid[N];
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "exec '%s' --socket '%s' status --json >/dev/null", admin_bin, sock);
+    for (int i = 0; i < N; i++) {
+        char *argv[] = {"sh", "-c", cmd, NULL};
+        pid[i] = vt_spawn(argv, NULL);
+    }
+    for (int i = 0; i < N; i++)
+        assert_int_equal(vt_wait(pid[i], TIMEOUT_MS), 0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: test-daemon BIN_DIR WORK_DIR\n");
+        return 2;
+    }
+    snprintf(vgpud_bin, sizeof(vgpud_bin), "%s/vgpud", argv[1]);
+    snprintf(admin_bin, sizeof(admin_bin), "%s/vgpu-admin", argv[1]);
+    snprintf(sock, sizeof(sock), "%s/vgpud.sock", argv[2]);
+    snprintf(db, sizeof(db), "%s/vgpu.db", argv[2]);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_users_scenario),
+        cmocka_unit_test(test_state_survives_restart_and_kill),
+        cmocka_unit_test(test_bad_inputs_change_nothing),
+        cmocka_unit_test(test_limits_reach_processes),
+        cmocka_unit_test(test_fifty_clients_at_once),
+    };
+    return cmocka_run_group_tests_name("daemon", tests, setup, teardown);
+}
