@@ -35,15 +35,20 @@ struct vgpu_peer {
     pid_t pid;
     uid_t uid;
     gid_t gid;
-    bool admin; /* root or a member of the vgpu group */
+    bool admin;      /* root or a member of the vgpu group */
+    char tenant[64]; /* set once the peer attached as a client of this tenant */
 };
 
 /* server.c: binds the socket (replacing a stale one, refusing a live one). */
 int vgpud_listen(struct vgpud *d);
 void vgpud_unlisten(struct vgpud *d);
 
-/* ops.c: carries out one request; returns the reply body (a new reference). */
-json_t *vgpud_handle(struct vgpud *d, const struct vgpu_peer *peer, const json_t *request);
+/* The attached clients: [{pid, uid, tenant}] (server.c). */
+json_t *vgpud_clients(struct vgpud *d);
+
+/* ops.c: carries out one request; returns the reply body (a new reference).
+ * client.attach records the tenant in peer. */
+json_t *vgpud_handle(struct vgpud *d, struct vgpu_peer *peer, const json_t *request);
 /* Rescans the GPUs into the store (startup, SIGHUP, scan-gpus). */
 int vgpud_scan(struct vgpud *d, struct vgpu_err *err);
 /* Writes every tenant's limits into its account (startup, SIGHUP). */

@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef json_t *(*op_fn)(struct vgpud *d, const struct vgpu_peer *peer, const json_t *args);
+typedef json_t *(*op_fn)(struct vgpud *d, struct vgpu_peer *peer, const json_t *args);
 
 static json_t *failed(const struct vgpu_err *e)
 {
@@ -104,7 +104,7 @@ static void add_live(json_t *tenant)
 
 /* ---- handlers ---------------------------------------------------------------------- */
 
-static json_t *op_ping(struct vgpud *d, const struct vgpu_peer *peer, const json_t *args)
+static json_t *op_ping(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
 {
     return vgpu_proto_ok(json_pack("{s:s, s:i, s:f, s:b}", "version", VGPU_VERSION, "protocol",
                                    VGPU_PROTO_VERSION, "uptime_s",
@@ -112,25 +112,26 @@ static json_t *op_ping(struct vgpud *d, const struct vgpu_peer *peer, const json
                                    peer->admin));
 }
 
-static json_t *op_status(struct vgpud *d, const struct vgpu_peer *peer, const json_t *args)
+static json_t *op_status(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
 {
     json_t *tenants = vgpu_store_tenants(d->store, NULL), *t;
     size_t i;
     json_array_foreach(tenants, i, t) add_live(t);
     return vgpu_proto_ok(json_pack(
-        "{s:o, s:o, s:o, s:o, s:{s:s, s:f, s:i, s:s, s:s}}", "gpus", vgpu_store_gpus(d->store),
-        "pools", vgpu_store_pools(d->store), "tenants", tenants, "weights",
-        vgpu_store_weights(d->store), "daemon", "version", VGPU_VERSION, "uptime_s",
+        "{s:o, s:o, s:o, s:o, s:o, s:{s:s, s:f, s:i, s:s, s:s}}", "gpus",
+        vgpu_store_gpus(d->store), "pools", vgpu_store_pools(d->store), "tenants", tenants,
+        "clients", vgpud_clients(d), "weights", vgpu_store_weights(d->store), "daemon", "version",
+        VGPU_VERSION, "uptime_s",
         (double)(vgpu_now_ns() - d->started_ns) / 1e9, "connections", (int)d->clients, "socket",
         d->socket_path, "database", d->db_path));
 }
 
-static json_t *op_gpus(struct vgpud *d, const struct vgpu_peer *peer, const json_t *args)
+static json_t *op_gpus(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
 {
     return vgpu_proto_ok(vgpu_store_gpus(d->store));
 }
 
-static json_t *op_scan(struct vgpud *d, const struct vgpu_peer *peer, const json_t *args)
+static json_t *op_scan(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
 {
     struct vgpu_err e = {0};
     if (vgpud_scan(d, &e) != 0)
@@ -139,13 +140,13 @@ static json_t *op_scan(struct vgpud *d, const struct vgpu_peer *peer, const json
     return vgpu_proto_ok(vgpu_store_gpus(d->store));
 }
 
-static json_t *op_pools(struct vgpud *d, const struct vgpu_peer *peer, const json_t *args)
+static json_t *op_pools(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
 {
     return vgpu_proto_ok(vgpu_store_pools(d->store));
 }
 
 /* pool.create {name, gpus: [...]}: the pool and its GPUs, or nothing. */
-static json_t *op_pool_create(struct vgpud *d, const struct vgpu_peer *peer, const json_t *args)
+static json_t *op_pool_create(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
 {
     struct vgpu_err e = {0};
     json_t *gpus = json_object_get(args, "gpus"), *g;
@@ -175,7 +176,7 @@ static json_t *op_pool_create(struct vgpud *d, const struct vgpu_peer *peer, con
 
 /* A mutation of the store; on success, the affected tenants' accounts. */
 #define MUTATION(fn_name, store_call, after)                                                       \
-    static json_t *fn_name(struct vgpud *d, const struct vgpu_peer *peer, const json_t *args)      \
+    static json_t *fn_name(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)      \
     {                                                                                              \
         struct vgpu_err e = {0};                                                                 \
         if (store_call != 0)                                                                       \
@@ -194,7 +195,7 @@ MUTATION(op_quarantine, vgpu_store_tenant_state(d->store, args, "quarantined", &
 MUTATION(op_release, vgpu_store_tenant_state(d->store, args, "active", &e), (void)0)
 MUTATION(op_weights_set, vgpu_store_set_weights(d->store, args, &e), (void)0)
 
-static json_t *op_tenants(struct vgpud *d, const struct vgpu_peer *peer, const json_t *args)
+static json_t *op_tenants(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
 {
     const char *pool = json_string_value(json_object_get(args, "pool"));
     json_t *tenants = vgpu_store_tenants(d->store, pool), *t;
@@ -203,7 +204,7 @@ static json_t *op_tenants(struct vgpud *d, const struct vgpu_peer *peer, const j
     return vgpu_proto_ok(tenants);
 }
 
-static json_t *op_tenant_get(struct vgpud *d, const struct vgpu_peer *peer, const json_t *args)
+static json_t *op_tenant_get(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
 {
     const char *name = json_string_value(json_object_get(args, "name"));
     json_t *t = name ? vgpu_store_tenant(d->store, name) : NULL;
@@ -213,7 +214,72 @@ static json_t *op_tenant_get(struct vgpud *d, const struct vgpu_peer *peer, cons
     return vgpu_proto_ok(t);
 }
 
-static json_t *op_weights(struct vgpud *d, const struct vgpu_peer *peer, const json_t *args)
+/* The cgroup (v2) of `pid`, "" when unknown. */
+static void cgroup_of(pid_t pid, char *out, size_t len)
+{
+    char path[64], line[600];
+    snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+    FILE *f = fopen(path, "re");
+    out[0] = '\0';
+    while (f && fgets(line, sizeof(line), f)) {
+        if (strncmp(line, "0::", 3) == 0) {
+            line[strcspn(line, "\n")] = '\0';
+            vgpu_strlcpy(out, line + 3, len);
+        }
+    }
+    if (f)
+        fclose(f);
+}
+
+/* True when `cgroup` is `bound` or below it. */
+static bool below(const char *cgroup, const char *bound)
+{
+    size_t n = strlen(bound);
+    return n && strncmp(cgroup, bound, n) == 0 &&
+           (cgroup[n] == '\0' || cgroup[n] == '/' || bound[n - 1] == '/');
+}
+
+/* client.attach {tenant?}: a process (libvgpu.so) joins a tenant. Which one
+ * is decided by what the kernel says about the peer (uid, cgroup), never by
+ * the request alone: a named tenant must be bound to the peer's uid or
+ * cgroup, unless the peer is an admin (vgpu-run --tenant T as root). */
+static json_t *op_attach(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
+{
+    const char *want = json_string_value(json_object_get(args, "tenant"));
+    char cgroup[512];
+    json_t *t;
+    cgroup_of(peer->pid, cgroup, sizeof(cgroup));
+    if (want) {
+        t = vgpu_store_tenant(d->store, want);
+        if (!t)
+            return vgpu_proto_error("not_found", "no tenant '%s'", want);
+        json_t *uid = json_object_get(t, "bind_uid");
+        const char *cg = json_string_value(json_object_get(t, "bind_cgroup"));
+        bool bound = (json_is_integer(uid) && json_integer_value(uid) == (json_int_t)peer->uid) ||
+                     (cg && below(cgroup, cg));
+        if (!bound && !peer->admin) {
+            json_decref(t);
+            return vgpu_proto_error("permission_denied",
+                                    "uid %u (cgroup %s) is not bound to tenant '%s'",
+                                    (unsigned)peer->uid, cgroup[0] ? cgroup : "unknown", want);
+        }
+    } else {
+        t = vgpu_store_tenant_for(d->store, (long)peer->uid, cgroup);
+        if (!t)
+            return vgpu_proto_error("not_found", "no tenant is bound to uid %u or cgroup %s",
+                                    (unsigned)peer->uid, cgroup[0] ? cgroup : "unknown");
+    }
+    const char *name = json_string_value(json_object_get(t, "name"));
+    apply_tenant(d, t);
+    if (peer->uid != 0 && vgpu_acct_chown(name, peer->uid) != 0)
+        vgpu_warn("cannot give tenant %s's account to uid %u", name, (unsigned)peer->uid);
+    vgpu_strlcpy(peer->tenant, name, sizeof(peer->tenant));
+    vgpu_info("client pid %d uid %u attached to tenant %s", (int)peer->pid, (unsigned)peer->uid,
+              name);
+    return vgpu_proto_ok(t);
+}
+
+static json_t *op_weights(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
 {
     return vgpu_proto_ok(vgpu_store_weights(d->store));
 }
@@ -224,6 +290,7 @@ static const struct {
     op_fn fn;
 } ops[] = {
     {"ping", false, op_ping},
+    {"client.attach", false, op_attach},
     {"status", true, op_status},
     {"gpus.list", true, op_gpus},
     {"gpus.scan", true, op_scan},
@@ -243,7 +310,7 @@ static const struct {
     {"weights.set", true, op_weights_set},
 };
 
-json_t *vgpud_handle(struct vgpud *d, const struct vgpu_peer *peer, const json_t *request)
+json_t *vgpud_handle(struct vgpud *d, struct vgpu_peer *peer, const json_t *request)
 {
     const char *op = json_string_value(json_object_get(request, "op"));
     json_t *args = json_object_get(request, "args");

@@ -31,9 +31,11 @@ struct conn {
     struct bufferevent *bev;
     struct vgpu_peer peer;
     bool closing; /* free once the output is written */
+    struct conn *prev, *next;
 };
 
 static struct evconnlistener *listener;
+static struct conn *conns; /* every open connection */
 
 static bool in_group(uid_t uid, gid_t primary, gid_t group)
 {
@@ -50,8 +52,27 @@ static bool in_group(uid_t uid, gid_t primary, gid_t group)
     return false;
 }
 
+json_t *vgpud_clients(struct vgpud *d)
+{
+    json_t *list = json_array();
+    for (struct conn *c = conns; c; c = c->next)
+        if (c->peer.tenant[0])
+            json_array_append_new(list, json_pack("{s:i, s:i, s:s}", "pid", (int)c->peer.pid,
+                                                  "uid", (int)c->peer.uid, "tenant",
+                                                  c->peer.tenant));
+    return list;
+}
+
 static void conn_free(struct conn *c)
 {
+    if (c->peer.tenant[0])
+        vgpu_info("client pid %d of tenant %s left", (int)c->peer.pid, c->peer.tenant);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
     c->d->clients--;
     bufferevent_free(c->bev);
     free(c);
@@ -167,6 +188,10 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         return;
     }
     d->clients++;
+    c->next = conns;
+    if (conns)
+        conns->prev = c;
+    conns = c;
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }

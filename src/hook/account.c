@@ -112,6 +112,18 @@ struct vgpu_acct *vgpu_acct_map_existing(const char *tenant)
     return a;
 }
 
+int vgpu_acct_chown(const char *tenant, uid_t uid)
+{
+    char name[128];
+    region_name(tenant, name, sizeof(name));
+    int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int rc = fchown(fd, uid, (gid_t)-1) == 0 ? 0 : -errno;
+    close(fd);
+    return rc;
+}
+
 void vgpu_acct_unmap(struct vgpu_acct *a)
 {
     if (a)

@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define VGPU_ACCT_MAGIC 0x544e434355504756ULL /* "VGPUACCNT" */
 #define VGPU_ACCT_MAJOR 1
@@ -69,6 +70,9 @@ struct vgpu_acct *vgpu_acct_open(const char *tenant);
  * status); NULL otherwise. */
 struct vgpu_acct *vgpu_acct_map_existing(const char *tenant);
 void vgpu_acct_unmap(struct vgpu_acct *a);
+/* Gives the region of `tenant` to `uid` (vgpud, for a tenant bound to a
+ * user: its processes must be able to map it). 0 or -errno. */
+int vgpu_acct_chown(const char *tenant, uid_t uid);
 /* Sets the limits of the device slot for `uuid`, creating it if new, and
  * marks it managed: the control plane's word, whoever runs. -1 when the
  * table is full. */

@@ -46,8 +46,9 @@ static const struct {
 #undef HOOK
 };
 
-struct vgpu__process vgpu__proc = {.lock = PTHREAD_MUTEX_INITIALIZER, .pool_lock =
-                                                                          PTHREAD_MUTEX_INITIALIZER};
+struct vgpu__process vgpu__proc = {.lock = PTHREAD_MUTEX_INITIALIZER,
+                                   .pool_lock = PTHREAD_MUTEX_INITIALIZER,
+                                   .vgpud_fd = -1};
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static CUresult init_result = CUDA_ERROR_NOT_INITIALIZED;
@@ -152,6 +153,7 @@ static void do_init(void)
                              " (1-63 of A-Z a-z 0-9 . _ -, not starting with . or -)");
         return;
     }
+    P->tenant_given = tenant != NULL;
     if (tenant)
         vgpu_strlcpy(P->tenant, tenant, sizeof(P->tenant));
     else

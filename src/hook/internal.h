@@ -50,6 +50,8 @@ struct vgpu__process {
     pthread_mutex_t lock; /* guards attaching and the tables below */
     bool broken;          /* configuration error: fail closed */
     char tenant[64];
+    bool tenant_given; /* VGPU_TENANT was set */
+    int vgpud_fd;      /* the connection to vgpud in managed mode, else -1 */
     struct vgpu_limits limits, soft;
     void *libcuda, *libnvml;
     /* attachment (cuInit) */

@@ -15,7 +15,9 @@
  * both the getopt_long list and the --help text):
  *   --tenant T          VGPU_TENANT: 1-63 characters of A-Z a-z 0-9 . _ -, not
  *                       starting with '.' or '-'. Default: the inherited
- *                       VGPU_TENANT, else uid-<uid>.
+ *                       VGPU_TENANT, else none: vgpud then picks the
+ *                       tenant bound to the user or cgroup (standalone,
+ *                       libvgpu.so uses uid-<uid>).
  *   --memory SIZE       VGPU_MEMORY_LIMIT: "8GiB", "512MiB", per device
  *                       "0:8GiB,1:4GiB", or a default and exceptions
  *                       "8GiB,1:4GiB" (grammar in limit_spec.h, sizes as
@@ -114,7 +116,8 @@ static const struct run_option options[OPT_COUNT] = {
     [OPT_TENANT] = {"tenant", required_argument, "VGPU_TENANT", check_tenant, NULL, "T",
                     "tenant name: 1-63 characters of A-Z a-z 0-9 . _ -,\n"
                     "not starting with '.' or '-' (default: the inherited\n"
-                    "VGPU_TENANT, else uid-<your uid>)"},
+                    "VGPU_TENANT, else the one vgpud binds to your uid or\n"
+                    "cgroup; without vgpud, uid-<your uid>)"},
     [OPT_MEMORY] = {"memory", required_argument, "VGPU_MEMORY_LIMIT", check_limits, NULL, "SIZE",
                     "device memory limit: 8GiB, 512MiB, 1.5g, 4GB; per device\n"
                     "0:8GiB,1:4GiB (device indices 0-63, each once); or a\n"
@@ -378,7 +381,6 @@ int main(int argc, char **argv)
     char err[PATH_MAX * 2 + 128];
     char lib[PATH_MAX];
     char exe[PATH_MAX];
-    char tenant[32];
     const char *inherited_tenant = getenv("VGPU_TENANT");
     ssize_t n;
     int cmd = 0;
@@ -391,10 +393,11 @@ int main(int argc, char **argv)
         goto cleanup;
     if (value[OPT_VERBOSE] && vgpu_log_get_level() < VGPU_LOG_INFO)
         vgpu_log_set_level(VGPU_LOG_INFO);
-    if (!value[OPT_TENANT] && !(inherited_tenant && *inherited_tenant)) {
-        snprintf(tenant, sizeof(tenant), "uid-%u", (unsigned)getuid());
-        value[OPT_TENANT] = tenant;
-    }
+    /* No tenant named: leave VGPU_TENANT unset, so vgpud (when it runs)
+     * chooses the tenant this user or cgroup is bound to; standalone,
+     * libvgpu.so uses uid-<uid>. An empty inherited value is dropped. */
+    if (!value[OPT_TENANT] && inherited_tenant && !*inherited_tenant)
+        unsetenv("VGPU_TENANT");
 
     n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     if (n > 0)

@@ -12,6 +12,8 @@
 #include "vt.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <jansson.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -329,6 +331,73 @@ static void test_limits_reach_processes(void **state)
     assert_int_equal(admin(NULL, NULL, "tenant", "rm", "lim", NULL), 0);
 }
 
+/* Runs argv as user nobody (65534); stderr to `err` when given. Exit status. */
+static int run_as_nobody(char *const argv[], const char *err)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(err ? err : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(fd, 2);
+        if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+            _exit(99);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return vt_wait(pid, TIMEOUT_MS);
+}
+
+/* A process's tenant is what the kernel says about it: nobody gets the tenant
+ * bound to its uid, and cannot name another one. */
+static void test_clients_are_bound_by_identity(void **state)
+{
+    char run[600], work_bin[600], err[600], *text = NULL;
+    snprintf(run, sizeof(run), "%.*s/vgpu-run", (int)(strlen(admin_bin) - 11), admin_bin);
+    snprintf(work_bin, sizeof(work_bin), "%.*s/vgpu-work", (int)(strlen(admin_bin) - 11),
+             admin_bin);
+    snprintf(err, sizeof(err), "%.*s.err", (int)(strlen(db) - 3), db);
+    assert_int_equal(admin(NULL, NULL, "tenant", "add", "nob", "--pool", "A", "--memory", "1GiB",
+                           "--bind-uid", "65534", NULL),
+                     0);
+    char *fits[] = {run, "--socket", sock, "--", work_bin, "--mem", "512MiB", "--duration",
+                    "0.1", NULL};
+    char *over[] = {run, "--socket", sock, "--", work_bin, "--mem", "2GiB", "--duration", "0.1",
+                    NULL};
+    char *other[] = {run,      "--socket", sock,         "--tenant", "vm-1", "--",
+                     work_bin, "--duration", "0.1",      NULL};
+    assert_int_equal(run_as_nobody(fits, NULL), 0); /* vgpud picked "nob" by uid */
+    assert_int_equal(run_as_nobody(over, NULL), 1); /* and its 1 GiB limit holds */
+    assert_int_equal(run_as_nobody(other, err), 1); /* vm-1 is not nobody's */
+    FILE *f = fopen(err, "r");
+    assert_non_null(f);
+    text = calloc(1, 4096);
+    assert_true(fread(text, 1, 4095, f) > 0);
+    fclose(f);
+    assert_non_null(strstr(text, "not bound to tenant 'vm-1'"));
+    free(text);
+    unlink(err);
+
+    /* While it runs, status lists it as an attached client of its tenant. */
+    char *hold[] = {run, "--socket", sock, "--", work_bin, "--duration", "2", NULL};
+    pid_t h = fork();
+    if (h == 0)
+        _exit(run_as_nobody(hold, NULL));
+    usleep(1000000);
+    json_t *s = status(), *c;
+    size_t i;
+    int seen = 0;
+    json_array_foreach(json_object_get(s, "clients"), i, c)
+    {
+        seen += strcmp(json_string_value(json_object_get(c, "tenant")), "nob") == 0 &&
+                json_integer_value(json_object_get(c, "uid")) == 65534;
+    }
+    json_decref(s);
+    assert_int_equal(seen, 1);
+    assert_int_equal(vt_wait(h, TIMEOUT_MS), 0);
+    assert_int_equal(admin(NULL, NULL, "tenant", "rm", "nob", NULL), 0);
+}
+
 static void test_fifty_clients_at_once(void **state)
 {
     enum { N = 50 };
@@ -358,6 +427,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_state_survives_restart_and_kill),
         cmocka_unit_test(test_bad_inputs_change_nothing),
         cmocka_unit_test(test_limits_reach_processes),
+        cmocka_unit_test(test_clients_are_bound_by_identity),
         cmocka_unit_test(test_fifty_clients_at_once),
     };
     return cmocka_run_group_tests_name("daemon", tests, setup, teardown);
