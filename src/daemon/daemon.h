@@ -53,5 +53,8 @@ json_t *vgpud_handle(struct vgpud *d, struct vgpu_peer *peer, const json_t *requ
 int vgpud_scan(struct vgpud *d, struct vgpu_err *err);
 /* Writes every tenant's limits into its account (startup, SIGHUP). */
 void vgpud_apply_all(struct vgpud *d);
+/* Gives back what dead processes held in every tenant's account (a timer,
+ * once a second: no other process of the tenant needs to come by). */
+void vgpud_reap_all(struct vgpud *d);
 
 #endif

@@ -67,6 +67,21 @@ void vgpud_apply_all(struct vgpud *d)
     json_decref(tenants);
 }
 
+void vgpud_reap_all(struct vgpud *d)
+{
+    json_t *tenants = vgpu_store_tenants(d->store, NULL), *t;
+    size_t i;
+    json_array_foreach(tenants, i, t)
+    {
+        struct vgpu_acct *a = vgpu_acct_map_existing(json_string_value(json_object_get(t, "name")));
+        if (a) {
+            vgpu_acct_reap(a);
+            vgpu_acct_unmap(a);
+        }
+    }
+    json_decref(tenants);
+}
+
 static void apply_named(struct vgpud *d, const json_t *args)
 {
     const char *name = json_string_value(json_object_get(args, "name"));

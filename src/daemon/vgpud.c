@@ -7,7 +7,8 @@
  * error is logged and GPU commands say so), write every tenant's limits into
  * its account, listen, and run the event loop. SIGTERM and SIGINT stop it
  * cleanly (the socket file is removed; the database is always consistent);
- * SIGHUP rescans the GPUs and rewrites the tenants' limits. Without
+ * SIGHUP rescans the GPUs and rewrites the tenants' limits. Once a second it
+ * gives back what dead processes held in the tenants' accounts. Without
  * --foreground it detaches and logs to syslog. */
 #include "daemon.h"
 
@@ -52,6 +53,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(d->base, NULL);
 }
 
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    vgpud_reap_all(arg);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -65,7 +71,7 @@ int main(int argc, char **argv)
     enum vgpu_log_level level = VGPU_LOG_INFO;
     bool foreground = false;
     const char *socket_opt = NULL, *db_opt = NULL;
-    struct event *sigs[4] = {0};
+    struct event *sigs[4] = {0}, *tick = NULL;
     int c, rc = 1;
 
     vgpu_log_init("vgpud", "VGPU_LOG_LEVEL", VGPU_LOG_INFO);
@@ -133,10 +139,16 @@ int main(int argc, char **argv)
         if (!sigs[i] || event_add(sigs[i], NULL) != 0)
             goto out;
     }
+    struct timeval second = {1, 0};
+    tick = event_new(d.base, -1, EV_PERSIST, on_tick, &d);
+    if (!tick || event_add(tick, &second) != 0)
+        goto out;
     vgpu_info("vgpud %s listening on %s, state in %s", VGPU_VERSION, d.socket_path, d.db_path);
     event_base_dispatch(d.base);
     rc = 0;
 out:
+    if (tick)
+        event_free(tick);
     for (int i = 0; i < 3; i++)
         if (sigs[i])
             event_free(sigs[i]);

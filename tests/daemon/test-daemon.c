@@ -328,6 +328,21 @@ static void test_limits_reach_processes(void **state)
     assert_int_equal(work("lim", "64MiB", "0.1"), 1);
     assert_int_equal(vt_wait(h, TIMEOUT_MS), 0); /* what it holds stays valid */
     assert_int_equal(work("lim", "64MiB", "0.1"), 0); /* once it is gone, room again */
+
+    /* A process killed with SIGKILL: vgpud gives its memory back by itself. */
+    json_t *t = NULL;
+    char *out = NULL;
+    assert_int_equal(admin(NULL, NULL, "tenant", "set", "lim", "--memory", "4GiB", NULL), 0);
+    h = vt_spawn(holder, NULL);
+    usleep(800000);
+    kill(h, SIGKILL);
+    assert_int_equal(vt_wait(h, TIMEOUT_MS), 128 + SIGKILL);
+    usleep(1500000); /* vgpud reaps once a second */
+    assert_int_equal(admin(&out, NULL, "tenant", "show", "lim", "--json", NULL), 0);
+    t = json_loads(out, 0, NULL);
+    free(out);
+    assert_int_equal(json_integer_value(json_object_get(t, "memory_used")), 0);
+    json_decref(t);
     assert_int_equal(admin(NULL, NULL, "tenant", "rm", "lim", NULL), 0);
 }
 
