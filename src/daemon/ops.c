@@ -160,35 +160,6 @@ static json_t *op_pools(struct vgpud *d, struct vgpu_peer *peer, const json_t *a
     return vgpu_proto_ok(vgpu_store_pools(d->store));
 }
 
-/* pool.create {name, gpus: [...]}: the pool and its GPUs, or nothing. */
-static json_t *op_pool_create(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
-{
-    struct vgpu_err e = {0};
-    json_t *gpus = json_object_get(args, "gpus"), *g;
-    json_t *pool_args = json_deep_copy(args);
-    size_t i;
-    if (gpus && !json_is_array(gpus)) {
-        json_decref(pool_args);
-        return vgpu_proto_error("invalid_argument", "gpus must be a list of GPUs");
-    }
-    json_object_del(pool_args, "gpus");
-    int rc = vgpu_store_pool_create(d->store, pool_args, &e);
-    json_array_foreach(gpus, i, g)
-    {
-        if (rc != 0)
-            break;
-        json_t *a = json_pack("{s:O, s:O}", "pool", json_object_get(args, "name"), "gpu", g);
-        rc = vgpu_store_assign_gpu(d->store, a, &e);
-        json_decref(a);
-        if (rc != 0) {
-            struct vgpu_err ignored;
-            vgpu_store_pool_rm(d->store, pool_args, &ignored); /* nothing half-made */
-        }
-    }
-    json_decref(pool_args);
-    return rc == 0 ? vgpu_proto_ok(vgpu_store_pools(d->store)) : failed(&e);
-}
-
 /* A mutation of the store; on success, the affected tenants' accounts. */
 #define MUTATION(fn_name, store_call, after)                                                       \
     static json_t *fn_name(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)      \
@@ -200,6 +171,8 @@ static json_t *op_pool_create(struct vgpud *d, struct vgpu_peer *peer, const jso
         return vgpu_proto_ok(NULL);                                                                \
     }
 
+/* pool.create {name, gpus}: the pool and its GPUs in one transaction. */
+MUTATION(op_pool_create, vgpu_store_pool_create(d->store, args, &e), vgpud_apply_all(d))
 MUTATION(op_pool_rm, vgpu_store_pool_rm(d->store, args, &e), (void)0)
 MUTATION(op_assign, vgpu_store_assign_gpu(d->store, args, &e), vgpud_apply_all(d))
 MUTATION(op_unassign, vgpu_store_unassign_gpu(d->store, args, &e), (void)0)
