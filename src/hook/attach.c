@@ -12,9 +12,7 @@
 #include "internal.h"
 
 #include "common.h"
-#include "proto.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,45 +25,6 @@ static void uuid_text(const CUuuid *u, char *out, size_t len)
     snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
              b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
              b[14], b[15]);
-}
-
-/* Managed mode: when vgpud answers, it decides this process's tenant (from
- * what the kernel says about us; VGPU_TENANT is only a request) and owns the
- * tenant's limits. The connection stays open for the life of the process, so
- * vgpud sees it leave. No vgpud: standalone (limits from the environment, or
- * the last ones vgpud wrote into the account). vgpud refusing us: fail
- * closed. */
-static CUresult managed_attach(void)
-{
-    char path[108], err[512];
-    const char *sock = vgpu_default_socket(path, sizeof(path));
-    json_t *args, *res = NULL;
-    int fd = sock ? vgpu_client_connect(sock) : -1;
-    if (fd < 0) {
-        vgpu_info("no vgpud at %s: standalone", sock ? sock : "(no socket path)");
-        return CUDA_SUCCESS;
-    }
-    args = P->tenant_given ? json_pack("{s:s}", "tenant", P->tenant) : json_object();
-    int rc = vgpu_client_call(fd, "client.attach", args, &res, err, sizeof(err), 5000);
-    json_decref(args);
-    if (rc == -EREMOTEIO) {
-        close(fd);
-        fprintf(stderr, "vgpu: vgpud refused this process: %s; CUDA calls fail\n", err);
-        P->broken = true;
-        return CUDA_ERROR_INVALID_VALUE;
-    }
-    if (rc != 0) {
-        close(fd);
-        vgpu_warn("vgpud at %s did not answer (%s): standalone", sock, err);
-        return CUDA_SUCCESS;
-    }
-    const char *t = json_string_value(json_object_get(res, "name"));
-    if (t)
-        vgpu_strlcpy(P->tenant, t, sizeof(P->tenant));
-    json_decref(res);
-    P->vgpud_fd = fd;
-    vgpu_info("managed by vgpud at %s: tenant %s", sock, P->tenant);
-    return CUDA_SUCCESS;
 }
 
 CUresult vgpu__attach(void)
@@ -82,7 +41,7 @@ CUresult vgpu__attach(void)
     rc = REAL(cuDeviceGetCount)(&n);
     if (rc != CUDA_SUCCESS)
         goto out;
-    if (P->vgpud_fd < 0 && (rc = managed_attach()) != CUDA_SUCCESS)
+    if (P->vgpud_fd < 0 && (rc = vgpu__managed_attach()) != CUDA_SUCCESS)
         goto out;
     if (!P->acct) {
         P->acct = vgpu_acct_open(P->tenant);
@@ -142,9 +101,7 @@ void vgpu__forget_process(void)
     memset(P->primary_charge, 0, sizeof(P->primary_charge));
     P->npools = 0;
     P->soft_warned = false;
-    if (P->vgpud_fd >= 0)
-        close(P->vgpud_fd); /* the parent's connection; the child attaches anew */
-    P->vgpud_fd = -1;
+    vgpu__managed_forget();
     vgpu__track_clear();
 }
 

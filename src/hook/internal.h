@@ -51,7 +51,8 @@ struct vgpu__process {
     bool broken;          /* configuration error: fail closed */
     char tenant[64];
     bool tenant_given; /* VGPU_TENANT was set */
-    int vgpud_fd;      /* the connection to vgpud in managed mode, else -1 */
+    _Atomic int vgpud_fd; /* the connection to vgpud in managed mode, else -1 */
+    bool watching;        /* the thread that re-attaches after a vgpud restart runs */
     struct vgpu_limits limits, soft;
     void *libcuda, *libnvml;
     /* attachment (cuInit) */
@@ -88,6 +89,13 @@ uint64_t vgpu__used(int dev);
 uint64_t vgpu__nvml_process_used(int dev);
 /* Forgets everything process-local (a forked child starts afresh). */
 void vgpu__forget_process(void);
+
+/* managed.c: the link to vgpud. Attach (with P->lock held) asks vgpud for
+ * this process's tenant; CUDA_SUCCESS also when there is no vgpud
+ * (standalone), an error when vgpud refuses. */
+CUresult vgpu__managed_attach(void);
+/* In a forked child: the parent's connection is not ours. */
+void vgpu__managed_forget(void);
 
 /* track.c: allocation bookkeeping, keyed by pointer or handle. */
 void vgpu__track_put(uint64_t key, const struct vgpu_track *t);

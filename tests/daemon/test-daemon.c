@@ -31,7 +31,7 @@
 
 #define TIMEOUT_MS 20000
 
-static char vgpud_bin[512], admin_bin[512], sock[512], db[512];
+static char vgpud_bin[512], admin_bin[512], run_bin[512], work_bin[512], sock[512], db[512];
 static pid_t daemon_pid;
 
 static void start_daemon(void)
@@ -294,11 +294,7 @@ static void test_bad_inputs_change_nothing(void **state)
 /* vgpu-work under vgpu-run as tenant `name`, allocating `mem`; its exit status. */
 static int work(const char *name, const char *mem, const char *seconds)
 {
-    char run[600], work_bin[600];
-    snprintf(run, sizeof(run), "%.*s/vgpu-run", (int)(strlen(admin_bin) - 11), admin_bin);
-    snprintf(work_bin, sizeof(work_bin), "%.*s/vgpu-work", (int)(strlen(admin_bin) - 11),
-             admin_bin);
-    char *argv[] = {run, "--tenant", (char *)name, "--", work_bin, "--mem", (char *)mem,
+    char *argv[] = {run_bin, "--tenant", (char *)name, "--", work_bin, "--mem", (char *)mem,
                     "--duration", (char *)seconds, "--json", NULL};
     return vt_run(argv, NULL, NULL, TIMEOUT_MS);
 }
@@ -316,11 +312,7 @@ static void test_limits_reach_processes(void **state)
     assert_int_equal(work("lim", "3GiB", "0.1"), 0); /* the new limit, no restart */
 
     /* Lowered below what a running process holds: new allocations fail. */
-    char run[600], work_bin[600];
-    snprintf(run, sizeof(run), "%.*s/vgpu-run", (int)(strlen(admin_bin) - 11), admin_bin);
-    snprintf(work_bin, sizeof(work_bin), "%.*s/vgpu-work", (int)(strlen(admin_bin) - 11),
-             admin_bin);
-    char *holder[] = {run, "--tenant", "lim", "--", work_bin, "--mem", "2GiB", "--duration",
+    char *holder[] = {run_bin, "--tenant", "lim", "--", work_bin, "--mem", "2GiB", "--duration",
                       "3", NULL};
     pid_t h = vt_spawn(holder, NULL);
     usleep(800000);
@@ -367,19 +359,16 @@ static int run_as_nobody(char *const argv[], const char *err)
  * bound to its uid, and cannot name another one. */
 static void test_clients_are_bound_by_identity(void **state)
 {
-    char run[600], work_bin[600], err[600], *text = NULL;
-    snprintf(run, sizeof(run), "%.*s/vgpu-run", (int)(strlen(admin_bin) - 11), admin_bin);
-    snprintf(work_bin, sizeof(work_bin), "%.*s/vgpu-work", (int)(strlen(admin_bin) - 11),
-             admin_bin);
+    char err[600], *text = NULL;
     snprintf(err, sizeof(err), "%.*s.err", (int)(strlen(db) - 3), db);
     assert_int_equal(admin(NULL, NULL, "tenant", "add", "nob", "--pool", "A", "--memory", "1GiB",
                            "--bind-uid", "65534", NULL),
                      0);
-    char *fits[] = {run, "--socket", sock, "--", work_bin, "--mem", "512MiB", "--duration",
+    char *fits[] = {run_bin, "--socket", sock, "--", work_bin, "--mem", "512MiB", "--duration",
                     "0.1", NULL};
-    char *over[] = {run, "--socket", sock, "--", work_bin, "--mem", "2GiB", "--duration", "0.1",
+    char *over[] = {run_bin, "--socket", sock, "--", work_bin, "--mem", "2GiB", "--duration", "0.1",
                     NULL};
-    char *other[] = {run,      "--socket", sock,         "--tenant", "vm-1", "--",
+    char *other[] = {run_bin,      "--socket", sock,         "--tenant", "vm-1", "--",
                      work_bin, "--duration", "0.1",      NULL};
     assert_int_equal(run_as_nobody(fits, NULL), 0); /* vgpud picked "nob" by uid */
     assert_int_equal(run_as_nobody(over, NULL), 1); /* and its 1 GiB limit holds */
@@ -394,7 +383,7 @@ static void test_clients_are_bound_by_identity(void **state)
     unlink(err);
 
     /* While it runs, status lists it as an attached client of its tenant. */
-    char *hold[] = {run, "--socket", sock, "--", work_bin, "--duration", "2", NULL};
+    char *hold[] = {run_bin, "--socket", sock, "--", work_bin, "--duration", "2", NULL};
     pid_t h = fork();
     if (h == 0)
         _exit(run_as_nobody(hold, NULL));
@@ -413,18 +402,70 @@ static void test_clients_are_bound_by_identity(void **state)
     assert_int_equal(admin(NULL, NULL, "tenant", "rm", "nob", NULL), 0);
 }
 
+/* How many clients of `tenant` status lists. */
+static int clients_of(const char *tenant)
+{
+    json_t *s = status(), *c;
+    size_t i;
+    int n = 0;
+    json_array_foreach(json_object_get(s, "clients"), i, c)
+        n += strcmp(json_string_value(json_object_get(c, "tenant")), tenant) == 0;
+    json_decref(s);
+    return n;
+}
+
+/* Polls status (up to 15 s) until `tenant` has `want` clients. */
+static int wait_clients(const char *tenant, int want)
+{
+    int n = 0;
+    for (int i = 0; i < 150 && (n = clients_of(tenant)) != want; i++)
+        usleep(100000);
+    return n;
+}
+
+static pid_t spawn_client(const char *tenant, const char *seconds)
+{
+    char *argv[] = {run_bin, "--socket", sock, "--tenant", (char *)tenant, "--", work_bin,
+                    "--duration", (char *)seconds, "--kernel-us", "100", "--sync-every", "16",
+                    NULL};
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "exec '%s' --socket '%s' --tenant '%s' -- '%s' --duration %s "
+             "--kernel-us 100 --sync-every 16 >/dev/null", argv[0], sock, tenant, work_bin,
+             seconds);
+    char *sh[] = {"sh", "-c", cmd, NULL};
+    return vt_spawn(sh, NULL);
+}
+
+/* A running client re-attaches when vgpud comes back. */
+static void test_clients_reattach_after_restart(void **state)
+{
+    assert_int_equal(admin(NULL, NULL, "tenant", "add", "ra", "--pool", "A", "--memory", "4GiB",
+                           NULL),
+                     0);
+    pid_t h = spawn_client("ra", "8");
+    assert_int_equal(wait_clients("ra", 1), 1);
+    stop_daemon(SIGTERM);
+    start_daemon();
+    assert_int_equal(wait_clients("ra", 1), 1); /* back within a second or two */
+    assert_int_equal(vt_wait(h, TIMEOUT_MS), 0);
+    assert_int_equal(admin(NULL, NULL, "tenant", "rm", "ra", NULL), 0);
+}
+
+/* 50 processes attaching at once are all served. */
 static void test_fifty_clients_at_once(void **state)
 {
     enum { N = 50 };
     pid_t pid[N];
-    char cmd[1200];
-    snprintf(cmd, sizeof(cmd), "exec '%s' --socket '%s' status --json >/dev/null", admin_bin, sock);
-    for (int i = 0; i < N; i++) {
-        char *argv[] = {"sh", "-c", cmd, NULL};
-        pid[i] = vt_spawn(argv, NULL);
-    }
+    assert_int_equal(admin(NULL, NULL, "tenant", "add", "many", "--pool", "A", "--memory",
+                           "40GiB", NULL),
+                     0);
+    for (int i = 0; i < N; i++)
+        pid[i] = spawn_client("many", "4");
+    assert_int_equal(wait_clients("many", N), N);
     for (int i = 0; i < N; i++)
         assert_int_equal(vt_wait(pid[i], TIMEOUT_MS), 0);
+    assert_int_equal(wait_clients("many", 0), 0); /* they left */
+    assert_int_equal(admin(NULL, NULL, "tenant", "rm", "many", NULL), 0);
 }
 
 int main(int argc, char **argv)
@@ -435,6 +476,8 @@ int main(int argc, char **argv)
     }
     snprintf(vgpud_bin, sizeof(vgpud_bin), "%s/vgpud", argv[1]);
     snprintf(admin_bin, sizeof(admin_bin), "%s/vgpu-admin", argv[1]);
+    snprintf(run_bin, sizeof(run_bin), "%s/vgpu-run", argv[1]);
+    snprintf(work_bin, sizeof(work_bin), "%s/vgpu-work", argv[1]);
     snprintf(sock, sizeof(sock), "%s/vgpud.sock", argv[2]);
     snprintf(db, sizeof(db), "%s/vgpu.db", argv[2]);
     const struct CMUnitTest tests[] = {
@@ -443,6 +486,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_inputs_change_nothing),
         cmocka_unit_test(test_limits_reach_processes),
         cmocka_unit_test(test_clients_are_bound_by_identity),
+        cmocka_unit_test(test_clients_reattach_after_restart),
         cmocka_unit_test(test_fifty_clients_at_once),
     };
     return cmocka_run_group_tests_name("daemon", tests, setup, teardown);
