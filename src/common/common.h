@@ -66,6 +66,12 @@ uint64_t vgpu_proc_start_time(pid_t pid);
 /* True when `pid` exists and started at `start_time` (0 matches any). */
 bool vgpu_proc_alive(pid_t pid, uint64_t start_time);
 
+/* ---- errors ----------------------------------------------------------- */
+/* Writes a one-line reason into err (when err and errlen > 0) and returns
+ * rc: `return vgpu_errf(err, errlen, -EINVAL, "bad %s", what);` */
+int vgpu_errf(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* ---- strings ---------------------------------------------------------- */
 /* Copies at most len-1 bytes and always terminates; returns strlen(src). */
 size_t vgpu_strlcpy(char *dst, const char *src, size_t len);

@@ -23,21 +23,6 @@
 #define SIZE_HINT "a size such as 8GiB, 512MiB, 1.5g or 4GB"
 #define MAX_SIZE_TOKEN 64 /* bytes of one size, with its terminator */
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    if (errlen > 0) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
 /* Parses INDEX, the n bytes at s (the text before an item's ':'). */
 static int parse_index(const char *s, size_t n, unsigned *out, char *err, size_t errlen)
 {
@@ -45,13 +30,13 @@ static int parse_index(const char *s, size_t n, unsigned *out, char *err, size_t
 
     for (size_t i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9' || (i == 0 && s[i] == '0' && n > 1))
-            return fail(err, errlen, -EINVAL, "'%.*s' is not a device index (0-%d)", (int)n, s,
+            return vgpu_errf(err, errlen, -EINVAL, "'%.*s' is not a device index (0-%d)", (int)n, s,
                         VGPU_MAX_DEVICES - 1);
         if (v < VGPU_MAX_DEVICES)
             v = v * 10 + (unsigned)(s[i] - '0');
     }
     if (v >= VGPU_MAX_DEVICES)
-        return fail(err, errlen, -ERANGE, "device index %.*s is out of range (0-%d)", (int)n, s,
+        return vgpu_errf(err, errlen, -ERANGE, "device index %.*s is out of range (0-%d)", (int)n, s,
                     VGPU_MAX_DEVICES - 1);
     *out = v;
     return 0;
@@ -65,18 +50,18 @@ static int parse_size(const char *s, size_t n, const char *what, uint64_t *out, 
     int rc;
 
     if (n == 0)
-        return fail(err, errlen, -EINVAL, "%sno size after ':'", what);
+        return vgpu_errf(err, errlen, -EINVAL, "%sno size after ':'", what);
     if (n >= sizeof(tok))
-        return fail(err, errlen, -EINVAL, "%ssize '%.16s...' is too long", what, s);
+        return vgpu_errf(err, errlen, -EINVAL, "%ssize '%.16s...' is too long", what, s);
     memcpy(tok, s, n);
     tok[n] = '\0';
     rc = vgpu_parse_size(tok, out);
     if (rc == -ERANGE)
-        return fail(err, errlen, rc, "%s'%s' is too large (more than 64 bits of bytes)", what, tok);
+        return vgpu_errf(err, errlen, rc, "%s'%s' is too large (more than 64 bits of bytes)", what, tok);
     if (rc != 0)
-        return fail(err, errlen, -EINVAL, "%s'%s' is not %s", what, tok, SIZE_HINT);
+        return vgpu_errf(err, errlen, -EINVAL, "%s'%s' is not %s", what, tok, SIZE_HINT);
     if (*out == 0)
-        return fail(err, errlen, -EINVAL, "%sa limit of 0 bytes is not allowed", what);
+        return vgpu_errf(err, errlen, -EINVAL, "%sa limit of 0 bytes is not allowed", what);
     return 0;
 }
 
@@ -91,19 +76,19 @@ static int parse_item(const char *s, size_t n, struct vgpu_limits *lim, char *er
 
     if (!colon) {
         if (lim->all != 0)
-            return fail(err, errlen, -EINVAL,
+            return vgpu_errf(err, errlen, -EINVAL,
                         "more than one limit for every device ('%.*s'); per-device limits look "
                         "like 0:8GiB,1:4GiB",
                         (int)n, s);
         return parse_size(s, n, "", &lim->all, err, errlen);
     }
     if (colon == s)
-        return fail(err, errlen, -EINVAL, "item '%.*s' has no device index", (int)n, s);
+        return vgpu_errf(err, errlen, -EINVAL, "item '%.*s' has no device index", (int)n, s);
     rc = parse_index(s, (size_t)(colon - s), &idx, err, errlen);
     if (rc != 0)
         return rc;
     if (lim->given & (1ULL << idx))
-        return fail(err, errlen, -EINVAL, "device %u is given twice", idx);
+        return vgpu_errf(err, errlen, -EINVAL, "device %u is given twice", idx);
     snprintf(what, sizeof(what), "device %u: ", idx);
     colon++;
     rc = parse_size(colon, n - (size_t)(colon - s), what, &lim->dev[idx], err, errlen);
@@ -121,7 +106,7 @@ int vgpu_limits_parse(const char *s, struct vgpu_limits *out, char *err, size_t 
     if (errlen > 0)
         err[0] = '\0';
     if (!s || !*s)
-        return fail(err, errlen, -EINVAL,
+        return vgpu_errf(err, errlen, -EINVAL,
                     "empty; expected %s, or per-device limits such as 0:8GiB,1:4GiB", SIZE_HINT);
     for (;;) {
         const char *end = strchr(p, ',');
@@ -129,7 +114,7 @@ int vgpu_limits_parse(const char *s, struct vgpu_limits *out, char *err, size_t 
         int rc;
 
         if (n == 0)
-            return fail(err, errlen, -EINVAL, "'%s' has an empty item", s);
+            return vgpu_errf(err, errlen, -EINVAL, "'%s' has an empty item", s);
         rc = parse_item(p, n, &lim, err, errlen);
         if (rc != 0)
             return rc;

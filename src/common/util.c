@@ -6,6 +6,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,17 @@ bool vgpu_proc_alive(pid_t pid, uint64_t start_time)
     if (st == 0 || state == 'Z' || state == 'X' || state == 'x')
         return false;
     return start_time == 0 || st == start_time;
+}
+
+int vgpu_errf(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    if (!err || errlen == 0)
+        return rc;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 size_t vgpu_strlcpy(char *dst, const char *src, size_t len)

@@ -58,19 +58,6 @@ struct cuda {
     PFN_cuGetErrorName_v6000 error_name; /* optional: only for messages */
 };
 
-static void set_msg(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_msg(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* dlerror() starts with the library's name ("libcuda.so.1: cannot open
  * shared object file: ..."), which our messages already give. */
 static const char *dl_reason(const char *lib)
@@ -97,9 +84,9 @@ static int nvml_fail(const struct nvml *nv, nvmlReturn_t r, char *err, size_t er
                      const char *what, int gpu)
 {
     if (gpu >= 0)
-        set_msg(err, errlen, "GPU %d: %s: %s", gpu, what, nvml_reason(nv, r));
+        vgpu_errf(err, errlen, 0, "GPU %d: %s: %s", gpu, what, nvml_reason(nv, r));
     else
-        set_msg(err, errlen, "%s: %s", what, nvml_reason(nv, r));
+        vgpu_errf(err, errlen, 0, "%s: %s", what, nvml_reason(nv, r));
     return -EIO;
 }
 
@@ -156,7 +143,7 @@ static int nvml_open(struct nvml *nv, char *err, size_t errlen)
 
     nv->lib = dlopen(NVML_LIB, RTLD_NOW | RTLD_LOCAL);
     if (!nv->lib) {
-        set_msg(err, errlen, "NVIDIA driver not found (" NVML_LIB ": %s)", dl_reason(NVML_LIB));
+        vgpu_errf(err, errlen, 0, "NVIDIA driver not found (" NVML_LIB ": %s)", dl_reason(NVML_LIB));
         return -ENOENT;
     }
 #define VGPU_NVML_LOAD(ret, name, params) nv->name = (name##_fn)dlsym(nv->lib, #name);
@@ -164,7 +151,7 @@ static int nvml_open(struct nvml *nv, char *err, size_t errlen)
 #undef VGPU_NVML_LOAD
     missing = nvml_missing(nv);
     if (missing) {
-        set_msg(err, errlen, NVML_LIB " has no %s (a driver older than R450?)", missing);
+        vgpu_errf(err, errlen, 0, NVML_LIB " has no %s (a driver older than R450?)", missing);
         return -EIO;
     }
     return 0;
@@ -274,7 +261,7 @@ static int read_nvml(const struct nvml *nv, struct vgpu_scan *out, char *err, si
     if (r != NVML_SUCCESS)
         return nvml_fail(nv, r, err, errlen, "nvmlDeviceGetCount_v2", -1);
     if (n == 0) {
-        set_msg(err, errlen, "no NVIDIA GPU found");
+        vgpu_errf(err, errlen, 0, "no NVIDIA GPU found");
         return -ENODEV;
     }
     if (n > VGPU_DEVICE_MAX) {
@@ -357,7 +344,7 @@ static bool cuda_open(struct cuda *cu, char *note, size_t notelen)
 {
     cu->lib = dlopen(CUDA_LIB, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (!cu->lib) {
-        set_msg(note, notelen, "no CUDA ordinals: " CUDA_LIB ": %s", dl_reason(CUDA_LIB));
+        vgpu_errf(note, notelen, 0, "no CUDA ordinals: " CUDA_LIB ": %s", dl_reason(CUDA_LIB));
         return false;
     }
     cu->init = (PFN_cuInit_v2000)dlsym(cu->lib, "cuInit");
@@ -369,7 +356,7 @@ static bool cuda_open(struct cuda *cu, char *note, size_t notelen)
     cu->error_name = (PFN_cuGetErrorName_v6000)dlsym(cu->lib, "cuGetErrorName");
     if (!cu->init || !cu->driver_version || !cu->count || !cu->get || !cu->pci_bus_id ||
         !cu->uuid) {
-        set_msg(note, notelen,
+        vgpu_errf(note, notelen, 0,
                 "no CUDA ordinals: " CUDA_LIB " lacks cuDeviceGetUuid_v2 or "
                 "another entry point (a driver older than CUDA 11.4?)");
         return false;
@@ -400,7 +387,7 @@ static void map_cuda(struct vgpu_scan *s, char *note, size_t notelen)
         r = cu.count(&n);
     }
     if (r != CUDA_SUCCESS) {
-        set_msg(note, notelen, "no CUDA ordinals: %s: %s", what,
+        vgpu_errf(note, notelen, 0, "no CUDA ordinals: %s: %s", what,
                 cuda_reason(&cu, r, buf, sizeof(buf)));
         goto cleanup;
     }
@@ -441,9 +428,9 @@ int vgpu_device_scan(struct vgpu_scan *out, char *err, size_t errlen)
     int rc = 0;
 
     memset(&nv, 0, sizeof(nv));
-    set_msg(err, errlen, "%s", "");
+    vgpu_errf(err, errlen, 0, "%s", "");
     if (!out) {
-        set_msg(err, errlen, "no scan result to fill");
+        vgpu_errf(err, errlen, 0, "no scan result to fill");
         rc = -EINVAL;
         goto cleanup;
     }

@@ -148,11 +148,11 @@ static int stream_error(int rc, const char *what, const char *op, int timeout_ms
                         size_t errlen)
 {
     if (rc == -ETIMEDOUT)
-        vgpu__proto_err(err, errlen, "%s: no reply within %d ms", op, timeout_ms);
+        vgpu_errf(err, errlen, 0, "%s: no reply within %d ms", op, timeout_ms);
     else if (rc == -ECONNRESET || rc == -EPIPE)
-        vgpu__proto_err(err, errlen, "%s: vgpud closed the connection", op);
+        vgpu_errf(err, errlen, 0, "%s: vgpud closed the connection", op);
     else
-        vgpu__proto_err(err, errlen, "%s: %s: %s", op, what, strerror(-rc));
+        vgpu_errf(err, errlen, 0, "%s: %s: %s", op, what, strerror(-rc));
     return rc;
 }
 
@@ -172,18 +172,18 @@ static int read_frame(int fd, uint64_t deadline, struct vgpu_frame *f, json_t **
     }
     rc = vgpu_proto_header(hdr, f);
     if (rc == -EPROTONOSUPPORT) {
-        vgpu__proto_err(err, errlen, "%s: vgpud speaks protocol version %u, this client %d", op,
+        vgpu_errf(err, errlen, 0, "%s: vgpud speaks protocol version %u, this client %d", op,
                         f->version, VGPU_PROTO_VERSION);
         goto cleanup;
     }
     if (rc < 0) {
-        vgpu__proto_err(err, errlen, "%s: malformed frame header from vgpud", op);
+        vgpu_errf(err, errlen, 0, "%s: malformed frame header from vgpud", op);
         goto cleanup;
     }
     buf = malloc(f->length);
     if (!buf) {
         rc = -ENOMEM;
-        vgpu__proto_err(err, errlen, "%s: out of memory for a %u-byte reply", op, f->length);
+        vgpu_errf(err, errlen, 0, "%s: out of memory for a %u-byte reply", op, f->length);
         goto cleanup;
     }
     rc = recv_all(fd, buf, f->length, deadline);
@@ -194,7 +194,7 @@ static int read_frame(int fd, uint64_t deadline, struct vgpu_frame *f, json_t **
     *body = vgpu_proto_body(buf, f->length, why, sizeof(why));
     if (!*body) {
         rc = -EPROTO;
-        vgpu__proto_err(err, errlen, "%s: malformed frame from vgpud: %s", op, why);
+        vgpu_errf(err, errlen, 0, "%s: malformed frame from vgpud: %s", op, why);
     }
 cleanup:
     free(buf);
@@ -208,13 +208,13 @@ int vgpu__proto_reply(const json_t *body, json_t **result, char *err, size_t err
 
     *result = NULL;
     if (!json_is_boolean(ok)) {
-        vgpu__proto_err(err, errlen, "reply without a boolean \"ok\"");
+        vgpu_errf(err, errlen, 0, "reply without a boolean \"ok\"");
         return -EPROTO;
     }
     if (json_is_true(ok)) {
         res = json_object_get(body, "result");
         if (!res) {
-            vgpu__proto_err(err, errlen, "reply with \"ok\": true but no \"result\"");
+            vgpu_errf(err, errlen, 0, "reply with \"ok\": true but no \"result\"");
             return -EPROTO;
         }
         /* The caller gets its own reference; jansson's incref is not const. */
@@ -225,10 +225,10 @@ int vgpu__proto_reply(const json_t *body, json_t **result, char *err, size_t err
     code = json_object_get(error, "code");
     msg = json_object_get(error, "message");
     if (!json_is_string(code) || !json_is_string(msg)) {
-        vgpu__proto_err(err, errlen, "error reply without string \"code\" and \"message\"");
+        vgpu_errf(err, errlen, 0, "error reply without string \"code\" and \"message\"");
         return -EPROTO;
     }
-    vgpu__proto_err(err, errlen, "%s: %s", json_string_value(code), json_string_value(msg));
+    vgpu_errf(err, errlen, 0, "%s: %s", json_string_value(code), json_string_value(msg));
     return -EREMOTEIO;
 }
 
@@ -259,19 +259,19 @@ int vgpu_client_call(int fd, const char *op, const json_t *args, json_t **result
     struct vgpu_frame f;
     int rc;
 
-    vgpu__proto_err(err, errlen, "%s", "");
+    vgpu_errf(err, errlen, 0, "%s", "");
     if (result)
         *result = NULL;
     if (!op || !*op || (args && !json_is_object(args)) || !result) {
         rc = -EINVAL;
-        vgpu__proto_err(err, errlen, "a request needs an op and an object of arguments");
+        vgpu_errf(err, errlen, 0, "a request needs an op and an object of arguments");
         goto cleanup;
     }
     req = request_body(op, args);
     frame = req ? vgpu_proto_encode(VGPU_MSG_REQUEST, seq, req, &len) : NULL;
     if (!frame) {
         rc = -EINVAL;
-        vgpu__proto_err(err, errlen,
+        vgpu_errf(err, errlen, 0,
                         "%s: the request cannot be encoded (op not UTF-8, over %u bytes, "
                         "nested deeper than %d, or out of memory)",
                         op, VGPU_PROTO_MAX_BODY, VGPU_PROTO_MAX_DEPTH);
@@ -290,7 +290,7 @@ int vgpu_client_call(int fd, const char *op, const json_t *args, json_t **result
             goto cleanup;
         if (f.type == VGPU_MSG_REQUEST) {
             rc = -EPROTO;
-            vgpu__proto_err(err, errlen, "%s: vgpud sent a request frame to a client", op);
+            vgpu_errf(err, errlen, 0, "%s: vgpud sent a request frame to a client", op);
             goto cleanup;
         }
         if (f.type == VGPU_MSG_REPLY && f.seq == seq)

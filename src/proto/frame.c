@@ -21,23 +21,14 @@
 #include "proto.h"
 #include "proto_internal.h"
 
+#include "common.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-void vgpu__proto_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static uint16_t get_le16(const uint8_t *p)
 {
@@ -155,13 +146,13 @@ json_t *vgpu_proto_body(const uint8_t *buf, size_t len, char *err, size_t errlen
     json_t *body = NULL;
     enum tree_fault fault;
 
-    vgpu__proto_err(err, errlen, "%s", "");
+    vgpu_errf(err, errlen, 0, "%s", "");
     if (len == 0) {
-        vgpu__proto_err(err, errlen, "empty body");
+        vgpu_errf(err, errlen, 0, "empty body");
         goto cleanup;
     }
     if (len > VGPU_PROTO_MAX_BODY) {
-        vgpu__proto_err(err, errlen, "body of %zu bytes is over the limit of %u", len,
+        vgpu_errf(err, errlen, 0, "body of %zu bytes is over the limit of %u", len,
                         VGPU_PROTO_MAX_BODY);
         goto cleanup;
     }
@@ -169,21 +160,21 @@ json_t *vgpu_proto_body(const uint8_t *buf, size_t len, char *err, size_t errlen
      * than jansson's "'[' or '{' expected". */
     body = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!body) {
-        vgpu__proto_err(err, errlen, "body is not valid JSON: %s (line %d, column %d, byte %d)",
+        vgpu_errf(err, errlen, 0, "body is not valid JSON: %s (line %d, column %d, byte %d)",
                         jerr.text, jerr.line, jerr.column, jerr.position);
         goto cleanup;
     }
     if (!json_is_object(body)) {
-        vgpu__proto_err(err, errlen, "body is not a JSON object (it is %s)", type_name(body));
+        vgpu_errf(err, errlen, 0, "body is not a JSON object (it is %s)", type_name(body));
         goto fail;
     }
     fault = check_tree(body, 1);
     if (fault == TREE_OK)
         goto cleanup;
     if (fault == TREE_TOO_DEEP)
-        vgpu__proto_err(err, errlen, "nesting deeper than %d", VGPU_PROTO_MAX_DEPTH);
+        vgpu_errf(err, errlen, 0, "nesting deeper than %d", VGPU_PROTO_MAX_DEPTH);
     else /* jansson refuses "\u0000" without JSON_ALLOW_NUL; kept as a guard */
-        vgpu__proto_err(err, errlen, "a string holds a NUL character");
+        vgpu_errf(err, errlen, 0, "a string holds a NUL character");
 fail:
     json_decref(body);
     body = NULL;

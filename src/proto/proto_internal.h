@@ -12,10 +12,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Formats into err (when err != NULL and errlen > 0), always terminated. */
-void vgpu__proto_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 enum vgpu__path {
     VGPU__PATH_SOCKET,
     VGPU__PATH_DB,

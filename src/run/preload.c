@@ -17,6 +17,8 @@
  * (the separators of LD_PRELOAD). */
 #include "preload.h"
 
+#include "common.h"
+
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -39,21 +41,6 @@ struct elf_id {
     uint16_t type;
     uint16_t machine;
 };
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    if (errlen > 0) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 /* Reads the ELF identification of `path`; -ENOEXEC when it has none. */
 static int read_elf_id(const char *path, struct elf_id *id)
@@ -84,25 +71,25 @@ static int check_library(const char *path, const char *exe, char *err, size_t er
     memset(&lib, 0, sizeof(lib));
     memset(&self, 0, sizeof(self));
     if (stat(path, &st) != 0)
-        return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+        return vgpu_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
     if (!S_ISREG(st.st_mode))
-        return fail(err, errlen, -EINVAL, "%s: not a regular file", path);
+        return vgpu_errf(err, errlen, -EINVAL, "%s: not a regular file", path);
     if (strpbrk(path, ": ") != NULL)
-        return fail(err, errlen, -EINVAL,
+        return vgpu_errf(err, errlen, -EINVAL,
                     "%s: the path contains ':' or ' ', which separate LD_PRELOAD entries", path);
     rc = read_elf_id(path, &lib);
     if (rc == -ENOEXEC)
-        return fail(err, errlen, rc, "%s: not an ELF shared library", path);
+        return vgpu_errf(err, errlen, rc, "%s: not an ELF shared library", path);
     if (rc != 0)
-        return fail(err, errlen, rc, "%s: %s", path, strerror(-rc));
+        return vgpu_errf(err, errlen, rc, "%s: %s", path, strerror(-rc));
     if (lib.type != ET_DYN)
-        return fail(err, errlen, -ENOEXEC, "%s: an ELF file but not a shared library", path);
+        return vgpu_errf(err, errlen, -ENOEXEC, "%s: an ELF file but not a shared library", path);
     /* Without a readable executable there is nothing to compare with; the
      * loader then has the last word. */
     if (exe && read_elf_id(exe, &self) == 0 &&
         (lib.ident[EI_CLASS] != self.ident[EI_CLASS] || lib.ident[EI_DATA] != self.ident[EI_DATA] ||
          lib.machine != self.machine))
-        return fail(err, errlen, -ENOEXEC,
+        return vgpu_errf(err, errlen, -ENOEXEC,
                     "%s: built for another machine or word size than vgpu-run (ELF class %d, "
                     "machine %d; vgpu-run has class %d, machine %d)",
                     path, lib.ident[EI_CLASS], lib.machine, self.ident[EI_CLASS], self.machine);
@@ -134,7 +121,7 @@ static int accept_library(const char *real, const char *exe, char *out, size_t o
     if (rc != 0)
         return rc;
     if (strlen(real) >= outlen)
-        return fail(err, errlen, -ENAMETOOLONG, "%s: path too long", real);
+        return vgpu_errf(err, errlen, -ENAMETOOLONG, "%s: path too long", real);
     memcpy(out, real, strlen(real) + 1);
     return 0;
 }
@@ -152,12 +139,12 @@ int vgpu_run_find_library(const char *env_library, const char *exe, char *out, s
         err[0] = '\0';
     if (env_library && *env_library) {
         if (!realpath(env_library, real))
-            return fail(err, errlen, -errno, "VGPU_LIBRARY=%s: %s", env_library, strerror(errno));
+            return vgpu_errf(err, errlen, -errno, "VGPU_LIBRARY=%s: %s", env_library, strerror(errno));
         return accept_library(real, exe, out, outlen, err, errlen);
     }
     slash = exe ? strrchr(exe, '/') : NULL;
     if (!slash)
-        return fail(err, errlen, -ENOENT,
+        return vgpu_errf(err, errlen, -ENOENT,
                     "cannot tell where vgpu-run is installed; set VGPU_LIBRARY to the path of "
                     "%s",
                     VGPU_RUN_LIBRARY_NAME);
@@ -170,12 +157,12 @@ int vgpu_run_find_library(const char *env_library, const char *exe, char *out, s
         if (realpath(tried[i], real))
             return accept_library(real, exe, out, outlen, err, errlen);
         if (errno != ENOENT && errno != ENOTDIR)
-            return fail(err, errlen, -errno, "%s: %s", tried[i], strerror(errno));
+            return vgpu_errf(err, errlen, -errno, "%s: %s", tried[i], strerror(errno));
     }
     if (ntried == 1)
-        return fail(err, errlen, -ENOENT, "cannot find %s: %s does not exist; set VGPU_LIBRARY",
+        return vgpu_errf(err, errlen, -ENOENT, "cannot find %s: %s does not exist; set VGPU_LIBRARY",
                     VGPU_RUN_LIBRARY_NAME, tried[0]);
-    return fail(err, errlen, -ENOENT, "cannot find %s: neither %s nor %s exists; set VGPU_LIBRARY",
+    return vgpu_errf(err, errlen, -ENOENT, "cannot find %s: neither %s nor %s exists; set VGPU_LIBRARY",
                 VGPU_RUN_LIBRARY_NAME, tried[0], tried[1]);
 }
 
