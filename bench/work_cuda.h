@@ -28,7 +28,7 @@
     X(primary_ctx_retain, "cuDevicePrimaryCtxRetain", PFN_cuDevicePrimaryCtxRetain_v7000)          \
     X(primary_ctx_release, "cuDevicePrimaryCtxRelease", PFN_cuDevicePrimaryCtxRelease_v11000)      \
     X(ctx_set_current, "cuCtxSetCurrent", PFN_cuCtxSetCurrent_v4000)                               \
-    X(mem_get_info, "cuMemGetInfo", PFN_cuMemGetInfo_v3020)                                         \
+    X(mem_get_info, "cuMemGetInfo", PFN_cuMemGetInfo_v3020)                                        \
     X(mem_alloc, "cuMemAlloc", PFN_cuMemAlloc_v3020)                                               \
     X(mem_free, "cuMemFree", PFN_cuMemFree_v3020)                                                  \
     X(module_load_data, "cuModuleLoadData", PFN_cuModuleLoadData_v2000)                            \

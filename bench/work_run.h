@@ -32,7 +32,7 @@ struct work_result {
     char device_name[256];
     uint64_t mem_total; /* device memory as this process sees it (cuMemGetInfo) */
     uint64_t mem_free;  /* before its own --mem allocation */
-    uint64_t iters; /* fma only */
+    uint64_t iters;     /* fma only */
     unsigned grid;
     unsigned block;
     uint64_t launches; /* completed: every one was followed by a synchronise */

@@ -37,8 +37,7 @@ static const struct optmap tenant_opts[] = {
  * known; the remaining words go to pos (at most npos_max). Returns 0, 1 for
  * --help (usage printed), 2 for a usage error. */
 static int parse(struct admin *a, const struct admin_cmd *cmd, int argc, char **argv,
-                 const struct optmap *map, json_t *args, const char **pos, int npos_max,
-                 int *npos)
+                 const struct optmap *map, json_t *args, const char **pos, int npos_max, int *npos)
 {
     struct option longopts[32];
     int n = 0, c, idx;
@@ -149,8 +148,8 @@ static void print_tenants(const json_t *tenants)
     size_t i;
     json_t *t;
     char mem[32], used[32], share[16], vm[16];
-    printf("%-16s %-5s %-10s %-8s %-10s %-6s %-12s %-10s %s\n", "TENANT", "VM", "POOL",
-           "PRIORITY", "MEMORY", "SHARE", "STATE", "IN USE", "PROCESSES");
+    printf("%-16s %-5s %-10s %-8s %-10s %-6s %-12s %-10s %s\n", "TENANT", "VM", "POOL", "PRIORITY",
+           "MEMORY", "SHARE", "STATE", "IN USE", "PROCESSES");
     json_array_foreach(tenants, i, t)
     {
         json_t *vmid = json_object_get(t, "vm_id");
@@ -184,8 +183,18 @@ static int listing(struct admin *a, const char *op, json_t *args, void (*print)(
 
 #define CMD(i) (&admin_cmds[i])
 enum {
-    C_SCAN, C_GPUS, C_POOL, C_ASSIGN, C_UNASSIGN, C_REGISTER, C_TENANT, C_QUARANTINE, C_RELEASE,
-    C_WEIGHTS, C_STATUS, C_PING
+    C_SCAN,
+    C_GPUS,
+    C_POOL,
+    C_ASSIGN,
+    C_UNASSIGN,
+    C_REGISTER,
+    C_TENANT,
+    C_QUARANTINE,
+    C_RELEASE,
+    C_WEIGHTS,
+    C_STATUS,
+    C_PING
 };
 
 static int cmd_scan(struct admin *a, int argc, char **argv)
@@ -292,8 +301,8 @@ static int cmd_tenant(struct admin *a, int argc, char **argv)
     const char *sub = n > 0 ? pos[0] : "";
     if (strcmp(sub, "list") == 0 && n == 1)
         return listing(a, "tenant.list", args, print_tenants);
-    if (n != 2 || (strcmp(sub, "add") && strcmp(sub, "set") && strcmp(sub, "rm") &&
-                   strcmp(sub, "show"))) {
+    if (n != 2 ||
+        (strcmp(sub, "add") && strcmp(sub, "set") && strcmp(sub, "rm") && strcmp(sub, "show"))) {
         json_decref(args);
         return admin_usage(CMD(C_TENANT));
     }

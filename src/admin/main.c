@@ -58,8 +58,7 @@ int admin_call(struct admin *a, const char *op, json_t *args, json_t **result)
         }
         a->fd = vgpu_client_connect(sock);
         if (a->fd < 0) {
-            fprintf(stderr, "vgpu-admin: cannot reach vgpud at %s: %s%s\n", sock,
-                    strerror(-a->fd),
+            fprintf(stderr, "vgpu-admin: cannot reach vgpud at %s: %s%s\n", sock, strerror(-a->fd),
                     a->fd == -ENOENT || a->fd == -ECONNREFUSED ? " (is vgpud running?)" : "");
             json_decref(args);
             return 1;

@@ -8,7 +8,7 @@
  * CUDA version than the one that introduced the newest form. */
 static const struct {
     const char *base;
-    int before; /* a requested version below this ... */
+    int before;         /* a requested version below this ... */
     const char *symbol; /* ... gets this */
 } older[] = {
     {"cuCtxCreate", 11040, "cuCtxCreate_v2"},

@@ -31,13 +31,13 @@ static int parse_index(const char *s, size_t n, unsigned *out, char *err, size_t
     for (size_t i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9' || (i == 0 && s[i] == '0' && n > 1))
             return vgpu_errf(err, errlen, -EINVAL, "'%.*s' is not a device index (0-%d)", (int)n, s,
-                        VGPU_MAX_DEVICES - 1);
+                             VGPU_MAX_DEVICES - 1);
         if (v < VGPU_MAX_DEVICES)
             v = v * 10 + (unsigned)(s[i] - '0');
     }
     if (v >= VGPU_MAX_DEVICES)
-        return vgpu_errf(err, errlen, -ERANGE, "device index %.*s is out of range (0-%d)", (int)n, s,
-                    VGPU_MAX_DEVICES - 1);
+        return vgpu_errf(err, errlen, -ERANGE, "device index %.*s is out of range (0-%d)", (int)n,
+                         s, VGPU_MAX_DEVICES - 1);
     *out = v;
     return 0;
 }
@@ -57,7 +57,8 @@ static int parse_size(const char *s, size_t n, const char *what, uint64_t *out, 
     tok[n] = '\0';
     rc = vgpu_parse_size(tok, out);
     if (rc == -ERANGE)
-        return vgpu_errf(err, errlen, rc, "%s'%s' is too large (more than 64 bits of bytes)", what, tok);
+        return vgpu_errf(err, errlen, rc, "%s'%s' is too large (more than 64 bits of bytes)", what,
+                         tok);
     if (rc != 0)
         return vgpu_errf(err, errlen, -EINVAL, "%s'%s' is not %s", what, tok, SIZE_HINT);
     if (*out == 0)
@@ -66,8 +67,7 @@ static int parse_size(const char *s, size_t n, const char *what, uint64_t *out, 
 }
 
 /* Parses one item, the n bytes at s, into lim. */
-static int parse_item(const char *s, size_t n, struct vgpu_limits *lim, char *err,
-                      size_t errlen)
+static int parse_item(const char *s, size_t n, struct vgpu_limits *lim, char *err, size_t errlen)
 {
     const char *colon = memchr(s, ':', n);
     char what[32];
@@ -76,10 +76,11 @@ static int parse_item(const char *s, size_t n, struct vgpu_limits *lim, char *er
 
     if (!colon) {
         if (lim->all != 0)
-            return vgpu_errf(err, errlen, -EINVAL,
-                        "more than one limit for every device ('%.*s'); per-device limits look "
-                        "like 0:8GiB,1:4GiB",
-                        (int)n, s);
+            return vgpu_errf(
+                err, errlen, -EINVAL,
+                "more than one limit for every device ('%.*s'); per-device limits look "
+                "like 0:8GiB,1:4GiB",
+                (int)n, s);
         return parse_size(s, n, "", &lim->all, err, errlen);
     }
     if (colon == s)
@@ -107,7 +108,8 @@ int vgpu_limits_parse(const char *s, struct vgpu_limits *out, char *err, size_t 
         err[0] = '\0';
     if (!s || !*s)
         return vgpu_errf(err, errlen, -EINVAL,
-                    "empty; expected %s, or per-device limits such as 0:8GiB,1:4GiB", SIZE_HINT);
+                         "empty; expected %s, or per-device limits such as 0:8GiB,1:4GiB",
+                         SIZE_HINT);
     for (;;) {
         const char *end = strchr(p, ',');
         size_t n = end ? (size_t)(end - p) : strlen(p);

@@ -121,10 +121,9 @@ static void add_live(json_t *tenant)
 
 static json_t *op_ping(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
 {
-    return vgpu_proto_ok(json_pack("{s:s, s:i, s:f, s:b}", "version", VGPU_VERSION, "protocol",
-                                   VGPU_PROTO_VERSION, "uptime_s",
-                                   (double)(vgpu_now_ns() - d->started_ns) / 1e9, "admin",
-                                   peer->admin));
+    return vgpu_proto_ok(
+        json_pack("{s:s, s:i, s:f, s:b}", "version", VGPU_VERSION, "protocol", VGPU_PROTO_VERSION,
+                  "uptime_s", (double)(vgpu_now_ns() - d->started_ns) / 1e9, "admin", peer->admin));
 }
 
 static json_t *op_status(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
@@ -133,10 +132,9 @@ static json_t *op_status(struct vgpud *d, struct vgpu_peer *peer, const json_t *
     size_t i;
     json_array_foreach(tenants, i, t) add_live(t);
     return vgpu_proto_ok(json_pack(
-        "{s:o, s:o, s:o, s:o, s:o, s:{s:s, s:f, s:i, s:s, s:s}}", "gpus",
-        vgpu_store_gpus(d->store), "pools", vgpu_store_pools(d->store), "tenants", tenants,
-        "clients", vgpud_clients(d), "weights", vgpu_store_weights(d->store), "daemon", "version",
-        VGPU_VERSION, "uptime_s",
+        "{s:o, s:o, s:o, s:o, s:o, s:{s:s, s:f, s:i, s:s, s:s}}", "gpus", vgpu_store_gpus(d->store),
+        "pools", vgpu_store_pools(d->store), "tenants", tenants, "clients", vgpud_clients(d),
+        "weights", vgpu_store_weights(d->store), "daemon", "version", VGPU_VERSION, "uptime_s",
         (double)(vgpu_now_ns() - d->started_ns) / 1e9, "connections", (int)d->clients, "socket",
         d->socket_path, "database", d->db_path));
 }
@@ -162,9 +160,9 @@ static json_t *op_pools(struct vgpud *d, struct vgpu_peer *peer, const json_t *a
 
 /* A mutation of the store; on success, the affected tenants' accounts. */
 #define MUTATION(fn_name, store_call, after)                                                       \
-    static json_t *fn_name(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)      \
+    static json_t *fn_name(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)            \
     {                                                                                              \
-        struct vgpu_err e = {0};                                                                 \
+        struct vgpu_err e = {0};                                                                   \
         if (store_call != 0)                                                                       \
             return failed(&e);                                                                     \
         after;                                                                                     \

@@ -57,9 +57,8 @@ json_t *vgpud_clients(struct vgpud *d)
     json_t *list = json_array();
     for (struct conn *c = conns; c; c = c->next)
         if (c->peer.tenant[0])
-            json_array_append_new(list, json_pack("{s:i, s:i, s:s}", "pid", (int)c->peer.pid,
-                                                  "uid", (int)c->peer.uid, "tenant",
-                                                  c->peer.tenant));
+            json_array_append_new(list, json_pack("{s:i, s:i, s:s}", "pid", (int)c->peer.pid, "uid",
+                                                  (int)c->peer.uid, "tenant", c->peer.tenant));
     return list;
 }
 

@@ -26,16 +26,17 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: vgpud [--socket PATH] [--db PATH] [--foreground] [--log-level LEVEL]\n"
-               "\n"
-               "The vgpu host daemon: state, GPU-time scheduling, the control socket.\n"
-               "  --socket PATH      control socket (default: $VGPU_SOCKET, else\n"
-               "                     /run/vgpu/vgpud.sock as root, $XDG_RUNTIME_DIR/vgpu/vgpud.sock)\n"
-               "  --db PATH          state database (default /var/lib/vgpu/vgpu.db as root,\n"
-               "                     else $XDG_STATE_HOME/vgpu/vgpu.db)\n"
-               "  --foreground       stay attached and log to stderr (for systemd and tests)\n"
-               "  --log-level LEVEL  error, warn, info (default) or debug\n"
-               "  --help, --version\n");
+    fprintf(f,
+            "usage: vgpud [--socket PATH] [--db PATH] [--foreground] [--log-level LEVEL]\n"
+            "\n"
+            "The vgpu host daemon: state, GPU-time scheduling, the control socket.\n"
+            "  --socket PATH      control socket (default: $VGPU_SOCKET, else\n"
+            "                     /run/vgpu/vgpud.sock as root, $XDG_RUNTIME_DIR/vgpu/vgpud.sock)\n"
+            "  --db PATH          state database (default /var/lib/vgpu/vgpu.db as root,\n"
+            "                     else $XDG_STATE_HOME/vgpu/vgpu.db)\n"
+            "  --foreground       stay attached and log to stderr (for systemd and tests)\n"
+            "  --log-level LEVEL  error, warn, info (default) or debug\n"
+            "  --help, --version\n");
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -61,9 +62,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"socket", required_argument, NULL, 's'},   {"db", required_argument, NULL, 'd'},
-        {"foreground", no_argument, NULL, 'f'},     {"log-level", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, 'V'},
+        {"socket", required_argument, NULL, 's'},
+        {"db", required_argument, NULL, 'd'},
+        {"foreground", no_argument, NULL, 'f'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     struct vgpud d = {0};
@@ -98,8 +102,8 @@ int main(int argc, char **argv)
         return 2;
     }
     vgpu_log_set_level(level);
-    if ((socket_opt && vgpu_strlcpy(d.socket_path, socket_opt, sizeof(d.socket_path)) >=
-                           sizeof(d.socket_path)) ||
+    if ((socket_opt &&
+         vgpu_strlcpy(d.socket_path, socket_opt, sizeof(d.socket_path)) >= sizeof(d.socket_path)) ||
         (!socket_opt && !vgpu_default_socket(d.socket_path, sizeof(d.socket_path)))) {
         fprintf(stderr, "vgpud: no usable socket path (too long, or no runtime directory)\n");
         return 2;

@@ -143,7 +143,8 @@ static int nvml_open(struct nvml *nv, char *err, size_t errlen)
 
     nv->lib = dlopen(NVML_LIB, RTLD_NOW | RTLD_LOCAL);
     if (!nv->lib) {
-        vgpu_errf(err, errlen, 0, "NVIDIA driver not found (" NVML_LIB ": %s)", dl_reason(NVML_LIB));
+        vgpu_errf(err, errlen, 0, "NVIDIA driver not found (" NVML_LIB ": %s)",
+                  dl_reason(NVML_LIB));
         return -ENOENT;
     }
 #define VGPU_NVML_LOAD(ret, name, params) nv->name = (name##_fn)dlsym(nv->lib, #name);
@@ -357,8 +358,8 @@ static bool cuda_open(struct cuda *cu, char *note, size_t notelen)
     if (!cu->init || !cu->driver_version || !cu->count || !cu->get || !cu->pci_bus_id ||
         !cu->uuid) {
         vgpu_errf(note, notelen, 0,
-                "no CUDA ordinals: " CUDA_LIB " lacks cuDeviceGetUuid_v2 or "
-                "another entry point (a driver older than CUDA 11.4?)");
+                  "no CUDA ordinals: " CUDA_LIB " lacks cuDeviceGetUuid_v2 or "
+                  "another entry point (a driver older than CUDA 11.4?)");
         return false;
     }
     return true;
@@ -388,7 +389,7 @@ static void map_cuda(struct vgpu_scan *s, char *note, size_t notelen)
     }
     if (r != CUDA_SUCCESS) {
         vgpu_errf(note, notelen, 0, "no CUDA ordinals: %s: %s", what,
-                cuda_reason(&cu, r, buf, sizeof(buf)));
+                  cuda_reason(&cu, r, buf, sizeof(buf)));
         goto cleanup;
     }
     for (int d = 0; d < n; d++) {

@@ -65,8 +65,8 @@ struct vgpu_acct *vgpu_acct_open(const char *tenant)
     } head;
     if (pread(fd, &head, sizeof(head), 0) == (ssize_t)sizeof(head) &&
         head.magic == VGPU_ACCT_MAGIC && head.major != VGPU_ACCT_MAJOR) {
-        vgpu_error("account of tenant %s has layout %u, this library speaks %u", tenant,
-                   head.major, (unsigned)VGPU_ACCT_MAJOR);
+        vgpu_error("account of tenant %s has layout %u, this library speaks %u", tenant, head.major,
+                   (unsigned)VGPU_ACCT_MAJOR);
         goto fail_fd;
     }
     if ((uint64_t)sb.st_size < sizeof(*a) && ftruncate(fd, sizeof(*a)) != 0)
@@ -183,8 +183,7 @@ int vgpu_acct_device(struct vgpu_acct *a, const char *uuid, uint64_t limit, uint
     return found;
 }
 
-int vgpu_acct_set_limits(struct vgpu_acct *a, const char *uuid, uint64_t limit,
-                         uint64_t soft_limit)
+int vgpu_acct_set_limits(struct vgpu_acct *a, const char *uuid, uint64_t limit, uint64_t soft_limit)
 {
     int found = -1;
     lock(a);

@@ -31,7 +31,7 @@
 #define VGPU_ACCT_PROCS 512
 
 struct vgpu_acct_dev {
-    char uuid[48]; /* "GPU-..." or "MIG-...": empty = free slot */
+    char uuid[48];               /* "GPU-..." or "MIG-...": empty = free slot */
     _Atomic uint64_t limit;      /* 0: unlimited */
     _Atomic uint64_t soft_limit; /* 0: none */
     _Atomic uint64_t used;

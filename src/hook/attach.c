@@ -197,11 +197,9 @@ uint64_t vgpu__nvml_process_used(int dev)
 static uint64_t charge_context(int dev)
 {
     uint64_t held = vgpu__nvml_process_used(dev);
-    uint64_t counted =
-        atomic_load(&P->acct->proc[P->slot].used[P->dslot[dev]]);
+    uint64_t counted = atomic_load(&P->acct->proc[P->slot].used[P->dslot[dev]]);
     if (held == UINT64_MAX) {
-        vgpu_info("NVML does not list this process on device %d: context memory not counted",
-                  dev);
+        vgpu_info("NVML does not list this process on device %d: context memory not counted", dev);
         return 0;
     }
     if (held <= counted)

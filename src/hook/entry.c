@@ -46,9 +46,8 @@ static const struct {
 #undef HOOK
 };
 
-struct vgpu__process vgpu__proc = {.lock = PTHREAD_MUTEX_INITIALIZER,
-                                   .pool_lock = PTHREAD_MUTEX_INITIALIZER,
-                                   .vgpud_fd = -1};
+struct vgpu__process vgpu__proc = {
+    .lock = PTHREAD_MUTEX_INITIALIZER, .pool_lock = PTHREAD_MUTEX_INITIALIZER, .vgpud_fd = -1};
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static CUresult init_result = CUDA_ERROR_NOT_INITIALIZED;

@@ -31,9 +31,9 @@ struct vgpu_track {
     uint64_t bytes; /* charged bytes; for TRACK_MAP the mapping's size */
     int16_t dev;    /* CUDA ordinal */
     int16_t kind;
-    int32_t refs;       /* TRACK_PHYS: handle references; TRACK_MAP unused */
-    int32_t maps;       /* TRACK_PHYS: live mappings */
-    uint64_t aux;       /* TRACK_ASYNC: pool; TRACK_MAP: the physical handle */
+    int32_t refs; /* TRACK_PHYS: handle references; TRACK_MAP unused */
+    int32_t maps; /* TRACK_PHYS: live mappings */
+    uint64_t aux; /* TRACK_ASYNC: pool; TRACK_MAP: the physical handle */
 };
 
 /* A stream-ordered pool and what the account has been charged for it. */
@@ -50,7 +50,7 @@ struct vgpu__process {
     pthread_mutex_t lock; /* guards attaching and the tables below */
     bool broken;          /* configuration error: fail closed */
     char tenant[64];
-    bool tenant_given; /* VGPU_TENANT was set */
+    bool tenant_given;    /* VGPU_TENANT was set */
     _Atomic int vgpud_fd; /* the connection to vgpud in managed mode, else -1 */
     bool watching;        /* the thread that re-attaches after a vgpud restart runs */
     struct vgpu_limits limits, soft;

@@ -118,6 +118,6 @@ void vgpu__managed_forget(void)
 {
     int fd = atomic_exchange(&P->vgpud_fd, -1);
     if (fd >= 0)
-        close(fd); /* the parent's connection; the child attaches anew */
+        close(fd);       /* the parent's connection; the child attaches anew */
     P->watching = false; /* threads do not survive fork */
 }

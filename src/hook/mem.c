@@ -25,8 +25,7 @@
 static uint64_t pool_reserved(CUmemoryPool pool)
 {
     cuuint64_t v = 0;
-    if (REAL(cuMemPoolGetAttribute)(pool, CU_MEMPOOL_ATTR_RESERVED_MEM_CURRENT, &v) !=
-        CUDA_SUCCESS)
+    if (REAL(cuMemPoolGetAttribute)(pool, CU_MEMPOOL_ATTR_RESERVED_MEM_CURRENT, &v) != CUDA_SUCCESS)
         return UINT64_MAX;
     return v;
 }
@@ -186,7 +185,7 @@ static CUresult async_alloc(enum vgpu_fn_id id, CUdeviceptr *dptr, size_t bytes,
     __typeof__(&cuMemAllocFromPoolAsync) alloc_pool = NULL;
     if (id == VGPU_ID_cuMemAllocAsync || id == VGPU_ID_cuMemAllocAsync_ptsz)
         alloc_cur = (__typeof__(&cuMemAllocAsync))atomic_load_explicit(&vgpu__real[id],
-                                                                         memory_order_relaxed);
+                                                                       memory_order_relaxed);
     else
         alloc_pool = (__typeof__(&cuMemAllocFromPoolAsync))atomic_load_explicit(
             &vgpu__real[id], memory_order_relaxed);
@@ -228,7 +227,9 @@ static CUresult async_alloc(enum vgpu_fn_id id, CUdeviceptr *dptr, size_t bytes,
     }
     if (rc == CUDA_SUCCESS) {
         e->used += need;
-        struct vgpu_track t = {.bytes = need, .dev = (int16_t)dev, .kind = TRACK_ASYNC,
+        struct vgpu_track t = {.bytes = need,
+                               .dev = (int16_t)dev,
+                               .kind = TRACK_ASYNC,
                                .aux = (uint64_t)(uintptr_t)pool};
         vgpu__track_put(*dptr, &t);
     }

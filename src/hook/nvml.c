@@ -18,8 +18,8 @@ static int ordinal_of(nvmlDevice_t device)
     if (!atomic_load_explicit(&P->attached, memory_order_acquire) || !REAL(nvmlDeviceGetUUID) ||
         REAL(nvmlDeviceGetUUID)(device, uuid, sizeof(uuid)) != NVML_SUCCESS)
         return -1;
-    const char *hex = strncmp(uuid, "GPU-", 4) == 0 || strncmp(uuid, "MIG-", 4) == 0 ? uuid + 4
-                                                                                     : uuid;
+    const char *hex =
+        strncmp(uuid, "GPU-", 4) == 0 || strncmp(uuid, "MIG-", 4) == 0 ? uuid + 4 : uuid;
     for (int d = 0; d < P->ndev; d++)
         if (strcmp(P->uuid[d], hex) == 0)
             return d;
@@ -27,8 +27,8 @@ static int ordinal_of(nvmlDevice_t device)
 }
 
 /* Rewrites total/used/free for a limited device; false when not limited. */
-static bool virtual_memory(nvmlDevice_t device, unsigned long long *total,
-                           unsigned long long *used, unsigned long long *free_bytes)
+static bool virtual_memory(nvmlDevice_t device, unsigned long long *total, unsigned long long *used,
+                           unsigned long long *free_bytes)
 {
     int d = ordinal_of(device);
     uint64_t limit = d >= 0 ? vgpu__limit(d) : 0;
@@ -56,8 +56,7 @@ nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device, nvmlMemory_v2_t *me
     if (vgpu__init() != CUDA_SUCCESS || !REAL(nvmlDeviceGetMemoryInfo_v2))
         return NVML_ERROR_UNINITIALIZED;
     nvmlReturn_t rc = REAL(nvmlDeviceGetMemoryInfo_v2)(device, memory);
-    if (rc == NVML_SUCCESS &&
-        virtual_memory(device, &memory->total, &memory->used, &memory->free))
+    if (rc == NVML_SUCCESS && virtual_memory(device, &memory->total, &memory->used, &memory->free))
         memory->reserved = 0;
     return rc;
 }

@@ -173,7 +173,7 @@ static int read_frame(int fd, uint64_t deadline, struct vgpu_frame *f, json_t **
     rc = vgpu_proto_header(hdr, f);
     if (rc == -EPROTONOSUPPORT) {
         vgpu_errf(err, errlen, 0, "%s: vgpud speaks protocol version %u, this client %d", op,
-                        f->version, VGPU_PROTO_VERSION);
+                  f->version, VGPU_PROTO_VERSION);
         goto cleanup;
     }
     if (rc < 0) {
@@ -272,9 +272,9 @@ int vgpu_client_call(int fd, const char *op, const json_t *args, json_t **result
     if (!frame) {
         rc = -EINVAL;
         vgpu_errf(err, errlen, 0,
-                        "%s: the request cannot be encoded (op not UTF-8, over %u bytes, "
-                        "nested deeper than %d, or out of memory)",
-                        op, VGPU_PROTO_MAX_BODY, VGPU_PROTO_MAX_DEPTH);
+                  "%s: the request cannot be encoded (op not UTF-8, over %u bytes, "
+                  "nested deeper than %d, or out of memory)",
+                  op, VGPU_PROTO_MAX_BODY, VGPU_PROTO_MAX_DEPTH);
         goto cleanup;
     }
     if (timeout_ms >= 0)

@@ -153,7 +153,7 @@ json_t *vgpu_proto_body(const uint8_t *buf, size_t len, char *err, size_t errlen
     }
     if (len > VGPU_PROTO_MAX_BODY) {
         vgpu_errf(err, errlen, 0, "body of %zu bytes is over the limit of %u", len,
-                        VGPU_PROTO_MAX_BODY);
+                  VGPU_PROTO_MAX_BODY);
         goto cleanup;
     }
     /* JSON_DECODE_ANY so that a scalar body gets our message below rather
@@ -161,7 +161,7 @@ json_t *vgpu_proto_body(const uint8_t *buf, size_t len, char *err, size_t errlen
     body = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!body) {
         vgpu_errf(err, errlen, 0, "body is not valid JSON: %s (line %d, column %d, byte %d)",
-                        jerr.text, jerr.line, jerr.column, jerr.position);
+                  jerr.text, jerr.line, jerr.column, jerr.position);
         goto cleanup;
     }
     if (!json_is_object(body)) {

@@ -76,7 +76,8 @@ static int check_library(const char *path, const char *exe, char *err, size_t er
         return vgpu_errf(err, errlen, -EINVAL, "%s: not a regular file", path);
     if (strpbrk(path, ": ") != NULL)
         return vgpu_errf(err, errlen, -EINVAL,
-                    "%s: the path contains ':' or ' ', which separate LD_PRELOAD entries", path);
+                         "%s: the path contains ':' or ' ', which separate LD_PRELOAD entries",
+                         path);
     rc = read_elf_id(path, &lib);
     if (rc == -ENOEXEC)
         return vgpu_errf(err, errlen, rc, "%s: not an ELF shared library", path);
@@ -90,9 +91,10 @@ static int check_library(const char *path, const char *exe, char *err, size_t er
         (lib.ident[EI_CLASS] != self.ident[EI_CLASS] || lib.ident[EI_DATA] != self.ident[EI_DATA] ||
          lib.machine != self.machine))
         return vgpu_errf(err, errlen, -ENOEXEC,
-                    "%s: built for another machine or word size than vgpu-run (ELF class %d, "
-                    "machine %d; vgpu-run has class %d, machine %d)",
-                    path, lib.ident[EI_CLASS], lib.machine, self.ident[EI_CLASS], self.machine);
+                         "%s: built for another machine or word size than vgpu-run (ELF class %d, "
+                         "machine %d; vgpu-run has class %d, machine %d)",
+                         path, lib.ident[EI_CLASS], lib.machine, self.ident[EI_CLASS],
+                         self.machine);
     return 0;
 }
 
@@ -139,15 +141,16 @@ int vgpu_run_find_library(const char *env_library, const char *exe, char *out, s
         err[0] = '\0';
     if (env_library && *env_library) {
         if (!realpath(env_library, real))
-            return vgpu_errf(err, errlen, -errno, "VGPU_LIBRARY=%s: %s", env_library, strerror(errno));
+            return vgpu_errf(err, errlen, -errno, "VGPU_LIBRARY=%s: %s", env_library,
+                             strerror(errno));
         return accept_library(real, exe, out, outlen, err, errlen);
     }
     slash = exe ? strrchr(exe, '/') : NULL;
     if (!slash)
         return vgpu_errf(err, errlen, -ENOENT,
-                    "cannot tell where vgpu-run is installed; set VGPU_LIBRARY to the path of "
-                    "%s",
-                    VGPU_RUN_LIBRARY_NAME);
+                         "cannot tell where vgpu-run is installed; set VGPU_LIBRARY to the path of "
+                         "%s",
+                         VGPU_RUN_LIBRARY_NAME);
     snprintf(dir, sizeof(dir), "%.*s", (int)(slash - exe), exe);
     join_relative(dir, "../lib", VGPU_RUN_LIBRARY_NAME, tried[ntried++], sizeof(tried[0]));
     join_relative(dir, VGPU_RUN_BIN_TO_LIB, VGPU_RUN_LIBRARY_NAME, tried[ntried], sizeof(tried[0]));
@@ -160,10 +163,12 @@ int vgpu_run_find_library(const char *env_library, const char *exe, char *out, s
             return vgpu_errf(err, errlen, -errno, "%s: %s", tried[i], strerror(errno));
     }
     if (ntried == 1)
-        return vgpu_errf(err, errlen, -ENOENT, "cannot find %s: %s does not exist; set VGPU_LIBRARY",
-                    VGPU_RUN_LIBRARY_NAME, tried[0]);
-    return vgpu_errf(err, errlen, -ENOENT, "cannot find %s: neither %s nor %s exists; set VGPU_LIBRARY",
-                VGPU_RUN_LIBRARY_NAME, tried[0], tried[1]);
+        return vgpu_errf(err, errlen, -ENOENT,
+                         "cannot find %s: %s does not exist; set VGPU_LIBRARY",
+                         VGPU_RUN_LIBRARY_NAME, tried[0]);
+    return vgpu_errf(err, errlen, -ENOENT,
+                     "cannot find %s: neither %s nor %s exists; set VGPU_LIBRARY",
+                     VGPU_RUN_LIBRARY_NAME, tried[0], tried[1]);
 }
 
 /* True when the LD_PRELOAD entry `entry` names the canonical file `lib`. */

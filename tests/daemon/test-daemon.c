@@ -36,8 +36,8 @@ static pid_t daemon_pid;
 
 static void start_daemon(void)
 {
-    char *argv[] = {vgpud_bin, "--foreground", "--socket", sock, "--db", db, "--log-level",
-                    "warn", NULL};
+    char *argv[] = {vgpud_bin, "--foreground", "--socket", sock, "--db",
+                    db,        "--log-level",  "warn",     NULL};
     daemon_pid = vt_spawn(argv, NULL);
     assert_true(daemon_pid > 0);
     for (int i = 0; i < 500; i++) { /* up to 5 s for the socket to answer */
@@ -204,8 +204,8 @@ static void test_state_survives_restart_and_kill(void **state)
         char name[32];
         for (int i = 0; i < 200; i++) {
             snprintf(name, sizeof(name), "k%d", i);
-            char *argv[] = {admin_bin, "--socket", sock, "tenant", "add", name,
-                            "--pool",  "A",    "--memory=1GiB", NULL};
+            char *argv[] = {admin_bin, "--socket", sock, "tenant",        "add",
+                            name,      "--pool",   "A",  "--memory=1GiB", NULL};
             vt_run(argv, NULL, NULL, TIMEOUT_MS);
         }
         _exit(0);
@@ -294,8 +294,8 @@ static void test_bad_inputs_change_nothing(void **state)
 /* vgpu-work under vgpu-run as tenant `name`, allocating `mem`; its exit status. */
 static int work(const char *name, const char *mem, const char *seconds)
 {
-    char *argv[] = {run_bin, "--tenant", (char *)name, "--", work_bin, "--mem", (char *)mem,
-                    "--duration", (char *)seconds, "--json", NULL};
+    char *argv[] = {run_bin,     "--tenant",   (char *)name,    "--",     work_bin, "--mem",
+                    (char *)mem, "--duration", (char *)seconds, "--json", NULL};
     return vt_run(argv, NULL, NULL, TIMEOUT_MS);
 }
 
@@ -303,22 +303,21 @@ static int work(const char *name, const char *mem, const char *seconds)
  * reaches a process that is already running. */
 static void test_limits_reach_processes(void **state)
 {
-    assert_int_equal(admin(NULL, NULL, "tenant", "add", "lim", "--pool", "A", "--memory", "2GiB",
-                           NULL),
-                     0);
+    assert_int_equal(
+        admin(NULL, NULL, "tenant", "add", "lim", "--pool", "A", "--memory", "2GiB", NULL), 0);
     assert_int_equal(work("lim", "3GiB", "0.1"), 1); /* over the limit: refused */
     assert_int_equal(work("lim", "1GiB", "0.1"), 0);
     assert_int_equal(admin(NULL, NULL, "tenant", "set", "lim", "--memory", "4GiB", NULL), 0);
     assert_int_equal(work("lim", "3GiB", "0.1"), 0); /* the new limit, no restart */
 
     /* Lowered below what a running process holds: new allocations fail. */
-    char *holder[] = {run_bin, "--tenant", "lim", "--", work_bin, "--mem", "2GiB", "--duration",
-                      "3", NULL};
+    char *holder[] = {run_bin, "--tenant", "lim",        "--", work_bin,
+                      "--mem", "2GiB",     "--duration", "3",  NULL};
     pid_t h = vt_spawn(holder, NULL);
     usleep(800000);
     assert_int_equal(admin(NULL, NULL, "tenant", "set", "lim", "--memory", "1GiB", NULL), 0);
     assert_int_equal(work("lim", "64MiB", "0.1"), 1);
-    assert_int_equal(vt_wait(h, TIMEOUT_MS), 0); /* what it holds stays valid */
+    assert_int_equal(vt_wait(h, TIMEOUT_MS), 0);      /* what it holds stays valid */
     assert_int_equal(work("lim", "64MiB", "0.1"), 0); /* once it is gone, room again */
 
     /* A process killed with SIGKILL: vgpud gives its memory back by itself. */
@@ -364,12 +363,12 @@ static void test_clients_are_bound_by_identity(void **state)
     assert_int_equal(admin(NULL, NULL, "tenant", "add", "nob", "--pool", "A", "--memory", "1GiB",
                            "--bind-uid", "65534", NULL),
                      0);
-    char *fits[] = {run_bin, "--socket", sock, "--", work_bin, "--mem", "512MiB", "--duration",
-                    "0.1", NULL};
-    char *over[] = {run_bin, "--socket", sock, "--", work_bin, "--mem", "2GiB", "--duration", "0.1",
-                    NULL};
-    char *other[] = {run_bin,      "--socket", sock,         "--tenant", "vm-1", "--",
-                     work_bin, "--duration", "0.1",      NULL};
+    char *fits[] = {run_bin, "--socket", sock,         "--",  work_bin,
+                    "--mem", "512MiB",   "--duration", "0.1", NULL};
+    char *over[] = {run_bin, "--socket", sock,         "--",  work_bin,
+                    "--mem", "2GiB",     "--duration", "0.1", NULL};
+    char *other[] = {run_bin, "--socket", sock,         "--tenant", "vm-1",
+                     "--",    work_bin,   "--duration", "0.1",      NULL};
     assert_int_equal(run_as_nobody(fits, NULL), 0); /* vgpud picked "nob" by uid */
     assert_int_equal(run_as_nobody(over, NULL), 1); /* and its 1 GiB limit holds */
     assert_int_equal(run_as_nobody(other, err), 1); /* vm-1 is not nobody's */
@@ -408,8 +407,8 @@ static int clients_of(const char *tenant)
     json_t *s = status(), *c;
     size_t i;
     int n = 0;
-    json_array_foreach(json_object_get(s, "clients"), i, c)
-        n += strcmp(json_string_value(json_object_get(c, "tenant")), tenant) == 0;
+    json_array_foreach(json_object_get(s, "clients"), i, c) n +=
+        strcmp(json_string_value(json_object_get(c, "tenant")), tenant) == 0;
     json_decref(s);
     return n;
 }
@@ -425,13 +424,14 @@ static int wait_clients(const char *tenant, int want)
 
 static pid_t spawn_client(const char *tenant, const char *seconds)
 {
-    char *argv[] = {run_bin, "--socket", sock, "--tenant", (char *)tenant, "--", work_bin,
-                    "--duration", (char *)seconds, "--kernel-us", "100", "--sync-every", "16",
-                    NULL};
+    char *argv[] = {
+        run_bin,      "--socket",      sock,          "--tenant", (char *)tenant, "--", work_bin,
+        "--duration", (char *)seconds, "--kernel-us", "100",      "--sync-every", "16", NULL};
     char cmd[2048];
-    snprintf(cmd, sizeof(cmd), "exec '%s' --socket '%s' --tenant '%s' -- '%s' --duration %s "
-             "--kernel-us 100 --sync-every 16 >/dev/null", argv[0], sock, tenant, work_bin,
-             seconds);
+    snprintf(cmd, sizeof(cmd),
+             "exec '%s' --socket '%s' --tenant '%s' -- '%s' --duration %s "
+             "--kernel-us 100 --sync-every 16 >/dev/null",
+             argv[0], sock, tenant, work_bin, seconds);
     char *sh[] = {"sh", "-c", cmd, NULL};
     return vt_spawn(sh, NULL);
 }
@@ -439,9 +439,8 @@ static pid_t spawn_client(const char *tenant, const char *seconds)
 /* A running client re-attaches when vgpud comes back. */
 static void test_clients_reattach_after_restart(void **state)
 {
-    assert_int_equal(admin(NULL, NULL, "tenant", "add", "ra", "--pool", "A", "--memory", "4GiB",
-                           NULL),
-                     0);
+    assert_int_equal(
+        admin(NULL, NULL, "tenant", "add", "ra", "--pool", "A", "--memory", "4GiB", NULL), 0);
     pid_t h = spawn_client("ra", "8");
     assert_int_equal(wait_clients("ra", 1), 1);
     stop_daemon(SIGTERM);
@@ -456,9 +455,8 @@ static void test_fifty_clients_at_once(void **state)
 {
     enum { N = 50 };
     pid_t pid[N];
-    assert_int_equal(admin(NULL, NULL, "tenant", "add", "many", "--pool", "A", "--memory",
-                           "40GiB", NULL),
-                     0);
+    assert_int_equal(
+        admin(NULL, NULL, "tenant", "add", "many", "--pool", "A", "--memory", "40GiB", NULL), 0);
     for (int i = 0; i < N; i++)
         pid[i] = spawn_client("many", "4");
     assert_int_equal(wait_clients("many", N), N);

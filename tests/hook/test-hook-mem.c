@@ -214,8 +214,11 @@ static void test_vmm_counts_physical_memory_once(void **state)
 static void test_arrays(void **state)
 {
     CUarray a;
-    CUDA_ARRAY3D_DESCRIPTOR d = {.Width = 8192, .Height = 8192, .Depth = 0,
-                                 .Format = CU_AD_FORMAT_FLOAT, .NumChannels = 4}; /* 1 GiB */
+    CUDA_ARRAY3D_DESCRIPTOR d = {.Width = 8192,
+                                 .Height = 8192,
+                                 .Depth = 0,
+                                 .Format = CU_AD_FORMAT_FLOAT,
+                                 .NumChannels = 4}; /* 1 GiB */
     uint64_t base = used();
     assert_int_equal(cuArray3DCreate(&a, &d), CUDA_SUCCESS);
     assert_int_equal(used(), base + GiB);

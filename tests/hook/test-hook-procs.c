@@ -143,8 +143,8 @@ static void test_sixteen_processes_share_one_limit(void **state)
     uint64_t v, chunks = 0, limit;
     const uint64_t chunk = 64 * MiB;
     /* 8 GiB on simgpu; a real GPU's contexts are larger: VGPU_TEST_RACE_LIMIT. */
-    const char *limit_text = getenv("VGPU_TEST_RACE_LIMIT") ? getenv("VGPU_TEST_RACE_LIMIT")
-                                                            : "8GiB";
+    const char *limit_text =
+        getenv("VGPU_TEST_RACE_LIMIT") ? getenv("VGPU_TEST_RACE_LIMIT") : "8GiB";
     assert_int_equal(vgpu_parse_size(limit_text, &limit), 0);
 
     for (int i = 0; i < N; i++) {
@@ -168,8 +168,8 @@ static void test_sixteen_processes_share_one_limit(void **state)
            (unsigned long long)(contexts >> 20), (unsigned long long)chunks,
            (unsigned long long)(held >> 20), (unsigned long long)(limit >> 20));
     assert_int_equal(held, contexts + chunks * chunk); /* contexts are inside the limit */
-    assert_true(held <= limit);                         /* never a byte over */
-    assert_true(limit - held < chunk);                  /* nothing that fit was refused */
+    assert_true(held <= limit);                        /* never a byte over */
+    assert_true(limit - held < chunk);                 /* nothing that fit was refused */
     for (int i = 0; i < N; i++) {
         vt_send_down(&h[i].ch, 1);
         assert_int_equal(vt_wait(pid[i], TIMEOUT_MS), 0);
