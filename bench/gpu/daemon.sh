@@ -3,8 +3,9 @@
 #   - scan-gpus agrees with nvidia-smi (model, memory, PCI bus id, UUID) and
 #     with CUDA (PyTorch's device UUIDs) on ordinals;
 #   - pools map to the GPUs (one pool per GPU);
-#   - a PyTorch process started by vgpu-run as a tenant gets its limit from
-#     vgpud, and sees a change made with vgpu-admin while it runs.
+#   - a PyTorch process started by vgpu-run as a tenant attaches to vgpud
+#     (managed mode: status lists it), gets its limit from vgpud, and sees a
+#     change made with vgpu-admin while it runs.
 # Needs build-gpu/ (VGPU_BUILD) with bin/{vgpud,vgpu-admin,vgpu-run} and
 # lib/libvgpu.so, plus the shared libraries the GPU machine lacks in lib/.
 set -u
@@ -47,11 +48,12 @@ while not os.path.exists(sys.argv[2]):
 print("after", torch.cuda.mem_get_info(dev)[1], flush=True)
 PY
 for i in $(seq 0 $((n - 1))); do
-    "$build/bin/vgpu-run" --tenant "t$i" -- python3 "$tmp/managed.py" "$i" "$tmp/go$i" \
+    "$build/bin/vgpu-run" --socket "$tmp/s" --tenant "t$i" -- python3 "$tmp/managed.py" "$i" "$tmp/go$i" \
         >"$out/managed$i.txt" 2>"$out/managed$i.err" &
     eval "pid$i=\$!"
 done
 sleep 8 # PyTorch start-up
+admin status --json >"$out/status-running.json"
 for i in $(seq 0 $((n - 1))); do admin tenant set "t$i" --memory 12GiB; touch "$tmp/go$i"; done
 for i in $(seq 0 $((n - 1))); do eval "wait \$pid$i"; done
 admin status >"$out/status-after.txt"
@@ -78,7 +80,10 @@ for i in range(n):
     lines = dict(l.split() for l in open(out + "/managed%d.txt" % i) if l.strip())
     res["managed"].append({"gpu": i, "total_at_start": int(lines.get("start", -1)),
                            "total_after_change": int(lines.get("after", -1))})
+running = json.load(open(out + "/status-running.json"))
+res["clients_while_running"] = sorted(c["tenant"] for c in running.get("clients", []))
 print(json.dumps(res, indent=1))
 json.dump(res, open(out + "/summary.json", "w"), indent=1)
 PY
+admin status --json >"$out/status-after.json" 2>/dev/null || true
 cat "$out/status-after.txt"
