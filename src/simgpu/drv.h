@@ -9,7 +9,8 @@
  * friends) are defined here; each object starts with a magic number so a
  * stale or foreign handle is refused with CUDA_ERROR_INVALID_HANDLE.
  *
- * Files: drv_core.c (init, devices, contexts, errors, cuGetProcAddress),
+ * Files: drv_core.c (init, devices, contexts), drv_procaddr.c (errors,
+ * cuGetProcAddress),
  * drv_mem.c (allocation, host memory, VMM, pools, arrays, pointer queries),
  * drv_copy.c (copies and memsets), drv_exec.c (streams, events, launches,
  * graphs), drv_module.c (modules, libraries, functions, PTX parameters). */
