@@ -1,10 +1,13 @@
 #!/bin/sh
-# demo.sh: the main job. Builds vgpu, then shows two processes sharing one GPU
-# and the GPU time each got, and a tenant held to a virtual GPU of 4 GiB by
-# libvgpu.so (through vgpu-run). It uses the real GPU when one is present
-# (NVIDIA driver loaded) and simgpu, the simulated driver, otherwise;
-# VGPU_DEMO_SIM=1 forces simgpu. Until vgpud exists (see docs/ARCHITECTURE.md)
-# the time-sharing is the driver's own; later stages of the product replace it.
+# demo.sh: the main job. Builds vgpu, starts vgpud with its own SQLite state,
+# scans the GPUs, creates a pool and three tenants of different priorities
+# and memory limits (vgpu-admin), runs GPU work for each through vgpu-run,
+# shows `vgpu-admin status` while they run and the share of the GPU each got,
+# then a tenant asking for more memory than its limit. It uses the real GPU
+# when one is present (NVIDIA driver loaded) and simgpu, the simulated
+# driver, otherwise; VGPU_DEMO_SIM=1 forces simgpu.
+# What is not there yet: the GPU-time scheduler (priorities and shares are
+# stored but the driver's own time-slicing still shares the GPU).
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -19,13 +22,15 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DVGPU_BUILD_TESTS=OFF >
     { cat "$log"; exit 1; }
 cmake --build "$build" -j"$(nproc 2>/dev/null || echo 2)" >>"$log" 2>&1 || { tail -n 40 "$log"; exit 1; }
 
-work="$build/bin/vgpu-work"
+bin="$build/bin"
 tmp=$(mktemp -d)
+export VGPU_ACCOUNT_PREFIX="vgpudemo$$" # the demo's tenants stay apart from the machine's
 pids=""
-tenant="demo-$$"
+vgpud_pid=""
 cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$tmp" "/dev/shm/vgpu.$tenant"
+    for p in $pids $vgpud_pid; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$tmp" /dev/shm/"$VGPU_ACCOUNT_PREFIX".*
 }
 trap cleanup EXIT INT TERM
 
@@ -40,52 +45,62 @@ else
 fi
 echo "== running on: $mode"
 
+admin() { "$bin/vgpu-admin" --socket "$tmp/vgpud.sock" "$@"; }
 field() { sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p" "$1"; }
 
-# shellcheck disable=SC2086
-"$work" $kernel --duration "$secs" --label alone --json >"$tmp/alone.json"
-alone=$(field "$tmp/alone.json" launches_per_s)
-echo "   one process alone: $alone kernels/s ($(field "$tmp/alone.json" device_name))"
+"$bin/vgpud" --foreground --socket "$tmp/vgpud.sock" --db "$tmp/vgpu.db" --log-level warn &
+vgpud_pid=$!
+for _ in $(seq 50); do admin ping >/dev/null 2>&1 && break; sleep 0.1; done
+admin ping
 
-for t in A B; do
+echo
+echo "== the control panel: GPUs, a pool, three tenants"
+admin scan-gpus
+admin pool create A --gpus 0
+admin tenant add alpha --pool A --priority high --memory 4GiB
+admin tenant add beta --pool A --priority medium --memory 4GiB
+admin tenant add gamma --pool A --priority low --memory 2GiB
+admin tenant list
+
+echo
+echo "== GPU work for each tenant (vgpu-run --tenant T -- vgpu-work, ${secs} s)"
+# shellcheck disable=SC2086
+"$bin/vgpu-work" $kernel --duration "$secs" --label alone --json >"$tmp/alone.json"
+alone=$(field "$tmp/alone.json" launches_per_s)
+for t in alpha beta gamma; do
     # shellcheck disable=SC2086
-    "$work" $kernel --duration "$secs" --label "$t" --json >"$tmp/$t.json" &
+    "$bin/vgpu-run" --socket "$tmp/vgpud.sock" --tenant "$t" -- "$bin/vgpu-work" $kernel \
+        --mem 1GiB --duration "$secs" --label "$t" --json >"$tmp/$t.json" &
     pids="$pids $!"
 done
-wait
+sleep 1.5
+admin status
+wait $pids
 pids=""
 
 echo
-printf '%-8s %10s %12s %14s %14s\n' process kernels kernels/s "share of GPU" "GPU time (s)"
+printf '%-8s %-8s %10s %12s %14s %14s\n' tenant priority kernels kernels/s "share of GPU" "GPU memory"
 total=0
-for t in A B; do
+for t in alpha beta gamma; do
     f="$tmp/$t.json"
-    n=$(field "$f" launches); rate=$(field "$f" launches_per_s); wall=$(field "$f" wall_s)
+    rate=$(field "$f" launches_per_s)
     share=$(awk -v r="$rate" -v a="$alone" 'BEGIN { printf "%.1f", 100 * r / a }')
-    gpu_s=$(awk -v r="$rate" -v a="$alone" -v w="$wall" 'BEGIN { printf "%.2f", w * r / a }')
+    mem=$(awk -v b="$(field "$f" mem_total)" 'BEGIN { printf "%.2f GiB", b / 2^30 }')
+    prio=$(admin tenant show "$t" --json | sed -n 's/.*"priority":"\([a-z]*\)".*/\1/p')
     total=$(awk -v t="$total" -v s="$share" 'BEGIN { print t + s }')
-    printf '%-8s %10s %12s %13s%% %14s\n' "$t" "$n" "$rate" "$share" "$gpu_s"
+    printf '%-8s %-8s %10s %12s %13s%% %14s\n' "$t" "$prio" "$(field "$f" launches)" "$rate" \
+        "$share" "$mem"
 done
-printf '%-8s %10s %12s %13s%%\n' total "" "" "$total"
-echo
-echo "share of GPU = kernels/s together / kernels/s alone, measured in this run."
-if [ -n "${SIMGPU_STATE:-}" ]; then
-    echo "simgpu's own books (device busy time includes the alone run):"
-    "$build/bin/simgpu-stat" | sed -n '/^device/,/busy/p'
-fi
+printf '%-8s %-8s %10s %12s %13s%%\n' total "" "" "" "$total"
+echo "share of GPU = kernels/s together / kernels/s of one process alone (${alone}/s), this run."
+echo "GPU memory = the virtual GPU each tenant's process saw (its limit, set with vgpu-admin)."
+echo "Priorities are stored; the scheduler that acts on them is the next stage of vgpu."
 
 echo
-echo "== memory: tenant $tenant gets a 4 GiB virtual GPU (vgpu-run --memory 4GiB)"
-printf '%-28s %-16s %s\n' "the tenant asks for" "device shows" "result"
-for ask in 3GiB 6GiB; do
-    if "$build/bin/vgpu-run" --tenant "$tenant" --memory 4GiB -- "$work" --mem "$ask" \
-        --duration 0.2 --json >"$tmp/mem.json" 2>"$tmp/mem.err"; then
-        total=$(field "$tmp/mem.json" mem_total)
-        printf '%-28s %-16s %s\n' "$ask" "$(awk -v b="$total" 'BEGIN { printf "%.2f GiB", b / 2^30 }')" \
-            "granted"
-    else
-        printf '%-28s %-16s %s\n' "$ask" "-" \
-            "refused: $(grep -o 'CUDA_ERROR_[A-Z_]*' "$tmp/mem.err" | head -n 1)"
-    fi
-done
-echo "(the 4 GiB include the context's own memory, as NVML counts it)"
+echo "== memory: gamma (2 GiB) asks for 3 GiB"
+if "$bin/vgpu-run" --socket "$tmp/vgpud.sock" --tenant gamma -- "$bin/vgpu-work" --mem 3GiB \
+    --duration 0.2 --json >"$tmp/mem.json" 2>"$tmp/mem.err"; then
+    echo "granted (unexpected: the limit did not hold)"
+    exit 1
+fi
+echo "refused: $(grep -o 'CUDA_ERROR_[A-Z_]*' "$tmp/mem.err" | head -n 1) (the limit covers the context too)"
