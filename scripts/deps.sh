@@ -5,7 +5,7 @@
 # them under $CUDA_HOME (default /usr/local/cuda) and says what is missing.
 set -eu
 
-PKGS="build-essential cmake pkg-config libsqlite3-dev libevent-dev libjansson-dev libcmocka-dev"
+PKGS="build-essential cmake pkg-config libsqlite3-dev libevent-dev libjansson-dev libcmocka-dev libssl-dev"
 
 missing=""
 for p in $PKGS; do

@@ -192,6 +192,7 @@ enum {
     C_TENANT,
     C_QUARANTINE,
     C_RELEASE,
+    C_TOKEN,
     C_WEIGHTS,
     C_STATUS,
     C_PING
@@ -338,6 +339,65 @@ static int cmd_release(struct admin *a, int argc, char **argv)
     return state_cmd(a, C_RELEASE, "tenant.release", argc, argv);
 }
 
+static void print_tokens(const json_t *tokens)
+{
+    size_t i;
+    json_t *t;
+    printf("%-14s %-16s %s\n", "ID", "TENANT", "ADMIN");
+    json_array_foreach(tokens, i, t)
+    {
+        printf("%-14s %-16s %s\n", str(t, "id"), str(t, "tenant"),
+               json_is_true(json_object_get(t, "admin")) ? "yes" : "no");
+    }
+}
+
+/* token create --tenant T | --admin: prints the token and nothing else, so
+ * it can be captured (VGPU_TOKEN=$(vgpu-admin token create --tenant T)). */
+static int cmd_token(struct admin *a, int argc, char **argv)
+{
+    static const struct optmap opts[] = {{"tenant", "tenant"}, {NULL, NULL}};
+    const char *pos[2];
+    json_t *args = json_object(), *res;
+    bool admin_token = false;
+    for (int i = 1; i < argc; i++) { /* --admin takes no value: pick it out first */
+        if (strcmp(argv[i], "--admin") == 0) {
+            admin_token = true;
+            memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(argv[0]));
+            argc--;
+            i--;
+        }
+    }
+    int n, rc = parse(a, CMD(C_TOKEN), argc, argv, opts, args, pos, 2, &n);
+    if (rc) {
+        json_decref(args);
+        return exit_code(rc);
+    }
+    const char *sub = n > 0 ? pos[0] : "";
+    if (strcmp(sub, "list") == 0 && n == 1 && json_object_size(args) == 0 && !admin_token) {
+        json_decref(args);
+        return listing(a, "token.list", NULL, print_tokens);
+    }
+    if (strcmp(sub, "revoke") == 0 && n == 2 && json_object_size(args) == 0 && !admin_token) {
+        json_object_set_new(args, "id", json_string(pos[1]));
+        return admin_call(a, "token.revoke", args, NULL);
+    }
+    if (strcmp(sub, "create") != 0 || n != 1 ||
+        admin_token == (json_object_get(args, "tenant") != NULL)) {
+        json_decref(args);
+        return admin_usage(CMD(C_TOKEN));
+    }
+    if (admin_token)
+        json_object_set_new(args, "admin", json_true());
+    if (admin_call(a, "token.create", args, &res) != 0)
+        return 1;
+    if (a->json)
+        admin_print_json(res);
+    else
+        printf("%s\n", str(res, "token"));
+    json_decref(res);
+    return 0;
+}
+
 static void print_weights(const json_t *w)
 {
     printf("high=%lld medium=%lld low=%lld\n",
@@ -417,6 +477,9 @@ const struct admin_cmd admin_cmds[] = {
     [C_QUARANTINE] = {"quarantine", cmd_quarantine, "stop a tenant's GPU time until released",
                       "quarantine TENANT"},
     [C_RELEASE] = {"release", cmd_release, "end a tenant's quarantine", "release TENANT"},
+    [C_TOKEN] = {"token", cmd_token, "issue, list or revoke tokens (a token admits to its tenant)",
+                 "token create --tenant NAME | token create --admin | token list [--json] | "
+                 "token revoke ID"},
     [C_WEIGHTS] = {"set-weights", cmd_weights, "show or set the priority weights",
                    "set-weights [high=4,medium=2,low=1] [--json]"},
     [C_STATUS] = {"status", cmd_status, "GPUs, pools, tenants and live use on one screen",

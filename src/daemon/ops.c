@@ -225,17 +225,26 @@ static bool below(const char *cgroup, const char *bound)
            (cgroup[n] == '\0' || cgroup[n] == '/' || bound[n - 1] == '/');
 }
 
-/* client.attach {tenant?}: a process (libvgpu.so) joins a tenant. Which one
- * is decided by what the kernel says about the peer (uid, cgroup), never by
- * the request alone: a named tenant must be bound to the peer's uid or
- * cgroup, unless the peer is an admin (vgpu-run --tenant T as root). */
+/* client.attach {tenant?, token?}: a process (libvgpu.so) joins a tenant.
+ * Which one is decided by an admin-issued token, or by what the kernel says
+ * about the peer (uid, cgroup), never by the request alone: a named tenant
+ * must be bound to the peer's uid or cgroup, unless the peer is an admin
+ * (vgpu-run --tenant T as root). */
 static json_t *op_attach(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
 {
     const char *want = json_string_value(json_object_get(args, "tenant"));
+    const char *token = json_string_value(json_object_get(args, "token"));
     char cgroup[512];
     json_t *t;
     cgroup_of(peer->pid, cgroup, sizeof(cgroup));
-    if (want) {
+    if (token) { /* an admin-issued token names the tenant, whoever presents it */
+        json_t *tok = vgpu_store_token_lookup(d->store, token);
+        const char *name = json_string_value(json_object_get(tok, "tenant"));
+        t = name ? vgpu_store_tenant(d->store, name) : NULL;
+        json_decref(tok);
+        if (!t)
+            return vgpu_proto_error("permission_denied", "the token is not valid for a tenant");
+    } else if (want) {
         t = vgpu_store_tenant(d->store, want);
         if (!t)
             return vgpu_proto_error("not_found", "no tenant '%s'", want);
@@ -265,6 +274,22 @@ static json_t *op_attach(struct vgpud *d, struct vgpu_peer *peer, const json_t *
     return vgpu_proto_ok(t);
 }
 
+static json_t *op_token_create(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
+{
+    struct vgpu_err e = {0};
+    char token[80];
+    if (vgpu_store_token_create(d->store, args, token, sizeof(token), &e) != 0)
+        return failed(&e);
+    return vgpu_proto_ok(json_pack("{s:s}", "token", token));
+}
+
+static json_t *op_tokens(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
+{
+    return vgpu_proto_ok(vgpu_store_tokens(d->store));
+}
+
+MUTATION(op_token_revoke, vgpu_store_token_revoke(d->store, args, &e), (void)0)
+
 static json_t *op_weights(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
 {
     return vgpu_proto_ok(vgpu_store_weights(d->store));
@@ -292,6 +317,9 @@ static const struct {
     {"tenant.get", true, op_tenant_get},
     {"tenant.quarantine", true, op_quarantine},
     {"tenant.release", true, op_release},
+    {"token.create", true, op_token_create},
+    {"token.list", true, op_tokens},
+    {"token.revoke", true, op_token_revoke},
     {"weights.get", true, op_weights},
     {"weights.set", true, op_weights_set},
 };

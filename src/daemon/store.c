@@ -88,6 +88,15 @@ static const char *const migrations[] = {
     ");"
     "INSERT INTO settings (key, value) VALUES"
     "  ('weight.high', 4), ('weight.medium', 2), ('weight.low', 1);",
+    /* 2: tokens an admin issued: SHA-256 of the token (never the token), and
+     * either the tenant it admits to or admin rights. */
+    "CREATE TABLE tokens ("
+    "  hash TEXT PRIMARY KEY NOT NULL CHECK (length(hash) = 64),"
+    "  tenant TEXT REFERENCES tenants(name) ON DELETE CASCADE,"
+    "  admin INTEGER NOT NULL CHECK (admin IN (0, 1)),"
+    "  created INTEGER NOT NULL,"
+    "  CHECK ((tenant IS NULL) = (admin = 1))"
+    ");",
 };
 #define MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == VGPU_STORE_SCHEMA,

@@ -13,8 +13,11 @@ add_library(vgpu_store STATIC
   ${CMAKE_CURRENT_LIST_DIR}/store_gpu.c
   ${CMAKE_CURRENT_LIST_DIR}/store_pool.c
   ${CMAKE_CURRENT_LIST_DIR}/store_tenant.c
+  ${CMAKE_CURRENT_LIST_DIR}/store_token.c
   ${CMAKE_CURRENT_LIST_DIR}/store_weights.c)
 target_include_directories(vgpu_store PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 # store.h hands out jansson objects; SQLite stays behind it.
+# OpenSSL hashes tokens (SHA-256): Debian's libssl-dev, not a hash of our own.
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 target_link_libraries(vgpu_store PUBLIC vgpu_common vgpu_device PkgConfig::JANSSON
-                                 PRIVATE SQLite::SQLite3)
+                                 PRIVATE SQLite::SQLite3 OpenSSL::Crypto)

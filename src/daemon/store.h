@@ -45,7 +45,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define VGPU_STORE_SCHEMA 1
+#define VGPU_STORE_SCHEMA 2
 
 struct vgpu_store;
 struct vgpu_scan;
@@ -109,6 +109,18 @@ json_t *vgpu_store_tenant(struct vgpu_store *s, const char *name); /* NULL when 
  * nearest ancestor of it, else the one bound to its uid; NULL when none.
  * uid < 0 or cgroup NULL: not known. */
 json_t *vgpu_store_tenant_for(struct vgpu_store *s, long uid, const char *cgroup);
+
+/* Tokens (schema 2): an admin issues one for a tenant (a process presenting
+ * it joins that tenant, whoever runs it) or with admin rights. The token is
+ * returned once ("vgpu_" + 64 hex digits of /dev/urandom) and only its
+ * SHA-256 is stored. args: tenant, or admin: true. */
+int vgpu_store_token_create(struct vgpu_store *s, const json_t *args, char *token, size_t len,
+                            struct vgpu_err *err);
+/* {"id", "tenant"|null, "admin", "created"} for a presented token, or NULL. */
+json_t *vgpu_store_token_lookup(struct vgpu_store *s, const char *token);
+json_t *vgpu_store_tokens(struct vgpu_store *s); /* id = the first 12 hex of the hash */
+/* args: id (a prefix of a token's id, at least 8 hex digits, unique). */
+int vgpu_store_token_revoke(struct vgpu_store *s, const json_t *args, struct vgpu_err *err);
 
 /* args: weights. */
 int vgpu_store_set_weights(struct vgpu_store *s, const json_t *args, struct vgpu_err *err);

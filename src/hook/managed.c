@@ -1,13 +1,12 @@
 /* managed: libvgpu.so's link to vgpud.
  *
  * When vgpud answers on VGPU_SOCKET (or the default socket), it decides this
- * process's tenant from what the kernel says about us (uid, cgroup);
- * VGPU_TENANT is only a request, granted if we are bound to that tenant or
- * are an admin. vgpud owns the tenant's limits (written into its account,
- * which we read on every allocation). The connection stays open for the
- * life of the process so vgpud sees us leave. No vgpud: standalone (limits
- * from the environment, or the last ones vgpud wrote). vgpud refusing us:
- * fail closed.
+ * process's tenant from the token an admin issued (VGPU_TOKEN) or from what
+ * the kernel says about us (uid, cgroup); VGPU_TENANT is only a request,
+ * granted if we are bound to that tenant or are an admin. vgpud owns the tenant's limits (written
+ * into its account, which we read on every allocation). The connection stays open for the life of
+ * the process so vgpud sees us leave. No vgpud: standalone (limits from the environment, or the
+ * last ones vgpud wrote). vgpud refusing us: fail closed.
  *
  * If vgpud goes away, the process carries on under the limits in its
  * account; a watcher thread (all signals blocked, so it never takes one of
@@ -44,6 +43,9 @@ static int attach_once(const char *tenant, char *tenant_out, size_t outlen, char
         return -1;
     }
     args = tenant ? json_pack("{s:s}", "tenant", tenant) : json_object();
+    const char *token = getenv("VGPU_TOKEN"); /* at attach only, never on a hot path */
+    if (token && *token)
+        json_object_set_new(args, "token", json_string(token));
     int rc = vgpu_client_call(fd, "client.attach", args, &res, err, errlen, CALL_TIMEOUT_MS);
     json_decref(args);
     if (rc != 0) {

@@ -337,11 +337,14 @@ static void test_limits_reach_processes(void **state)
     assert_int_equal(admin(NULL, NULL, "tenant", "rm", "lim", NULL), 0);
 }
 
-/* Runs argv as user nobody (65534); stderr to `err` when given. Exit status. */
-static int run_as_nobody(char *const argv[], const char *err)
+/* Runs argv as user nobody (65534) with VGPU_TOKEN=token (when given);
+ * stderr to `err` when given. Exit status. */
+static int run_as_nobody_token(char *const argv[], const char *err, const char *token)
 {
     pid_t pid = fork();
     if (pid == 0) {
+        if (token)
+            setenv("VGPU_TOKEN", token, 1);
         int fd = open(err ? err : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int null = open("/dev/null", O_WRONLY);
         dup2(null, 1);
@@ -352,6 +355,11 @@ static int run_as_nobody(char *const argv[], const char *err)
         _exit(127);
     }
     return vt_wait(pid, TIMEOUT_MS);
+}
+
+static int run_as_nobody(char *const argv[], const char *err)
+{
+    return run_as_nobody_token(argv, err, NULL);
 }
 
 /* A process's tenant is what the kernel says about it: nobody gets the tenant
@@ -437,6 +445,48 @@ static pid_t spawn_client(const char *tenant, const char *seconds)
 }
 
 /* A running client re-attaches when vgpud comes back. */
+/* A token an admin issued admits whoever presents it to its tenant, until
+ * revoked; a wrong one admits nobody. */
+static void test_tokens_admit_to_their_tenant(void **state)
+{
+    char *out = NULL, err[600];
+    snprintf(err, sizeof(err), "%.*s.err", (int)(strlen(db) - 3), db);
+    assert_int_equal(
+        admin(NULL, NULL, "tenant", "add", "tk", "--pool", "A", "--memory", "1GiB", NULL), 0);
+    assert_int_equal(admin(&out, NULL, "token", "create", "--tenant", "tk", NULL), 0);
+    char token[128];
+    assert_int_equal(sscanf(out, "%127s", token), 1);
+    free(out);
+    assert_int_equal(strncmp(token, "vgpu_", 5), 0);
+    assert_int_equal(strlen(token), 5 + 64);
+
+    char *fits[] = {run_bin, "--socket", sock,         "--",  work_bin,
+                    "--mem", "512MiB",   "--duration", "0.1", NULL};
+    char *over[] = {run_bin, "--socket", sock,         "--",  work_bin,
+                    "--mem", "2GiB",     "--duration", "0.1", NULL};
+    assert_int_equal(run_as_nobody_token(fits, NULL, token), 0); /* admitted to tk */
+    assert_int_equal(run_as_nobody_token(over, NULL, token), 1); /* and held to its 1 GiB */
+    assert_int_equal(run_as_nobody_token(fits, err, "vgpu_0000"), 1);
+
+    /* Listed (by id, never the token), then revoked: it admits no one. */
+    json_t *list = NULL;
+    assert_int_equal(admin(&out, NULL, "token", "list", "--json", NULL), 0);
+    list = json_loads(out, 0, NULL);
+    free(out);
+    assert_int_equal(json_array_size(list), 1);
+    char *dump = json_dumps(list, 0);
+    assert_null(strstr(dump, token + 5)); /* the token itself is never shown again */
+    free(dump);
+    const char *id = json_string_value(json_object_get(json_array_get(list, 0), "id"));
+    assert_int_equal(admin(NULL, NULL, "token", "revoke", id, NULL), 0);
+    json_decref(list);
+    assert_int_equal(run_as_nobody_token(fits, err, token), 1);
+    assert_int_equal(admin(NULL, NULL, "token", "revoke", "deadbeef", NULL), 1);
+    assert_int_equal(admin(NULL, NULL, "token", "create", NULL), 2);
+    assert_int_equal(admin(NULL, NULL, "tenant", "rm", "tk", NULL), 0);
+    unlink(err);
+}
+
 static void test_clients_reattach_after_restart(void **state)
 {
     assert_int_equal(
@@ -484,6 +534,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_inputs_change_nothing),
         cmocka_unit_test(test_limits_reach_processes),
         cmocka_unit_test(test_clients_are_bound_by_identity),
+        cmocka_unit_test(test_tokens_admit_to_their_tenant),
         cmocka_unit_test(test_clients_reattach_after_restart),
         cmocka_unit_test(test_fifty_clients_at_once),
     };
