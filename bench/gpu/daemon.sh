@@ -47,9 +47,15 @@ while not os.path.exists(sys.argv[2]):
     time.sleep(0.05)
 print("after", torch.cuda.mem_get_info(dev)[1], flush=True)
 PY
+# GPU 0's process joins with a token an admin issued, the others by name.
 for i in $(seq 0 $((n - 1))); do
-    "$build/bin/vgpu-run" --socket "$tmp/s" --tenant "t$i" -- python3 "$tmp/managed.py" "$i" "$tmp/go$i" \
-        >"$out/managed$i.txt" 2>"$out/managed$i.err" &
+    if [ "$i" -eq 0 ]; then
+        VGPU_TOKEN=$(admin token create --tenant t0) "$build/bin/vgpu-run" --socket "$tmp/s" -- \
+            python3 "$tmp/managed.py" "$i" "$tmp/go$i" >"$out/managed$i.txt" 2>"$out/managed$i.err" &
+    else
+        "$build/bin/vgpu-run" --socket "$tmp/s" --tenant "t$i" -- python3 "$tmp/managed.py" "$i" \
+            "$tmp/go$i" >"$out/managed$i.txt" 2>"$out/managed$i.err" &
+    fi
     eval "pid$i=\$!"
 done
 sleep 8 # PyTorch start-up
