@@ -23,15 +23,34 @@ run() { # label, then the command: its stdout and stderr go to OUTDIR/label.out|
 }
 
 echo "== P1: launch-bound loop and PyTorch step, native vs libvgpu.so"
-for i in 1 2 3 4 5; do
-    run "p1-native-$i" "$build/bin/vgpu-work" --kernel empty --sync-every 0 --duration 2 --json
-    run "p1-hooked-$i" env LD_PRELOAD="$lib" VGPU_MEMORY_LIMIT=8GiB VGPU_TENANT="bench-$$-p1" \
-        "$build/bin/vgpu-work" --kernel empty --sync-every 0 --duration 2 --json
+# Pairs in ABBA order (native first in odd pairs, preloaded first in even
+# ones) so that a drift of the GPU's clocks over the run cancels out; the
+# summary takes the median of the per-pair ratios.
+p1_pair() { # kind, index, order
+    for side in $3; do
+        if [ "$1" = launch ]; then
+            if [ "$side" = native ]; then
+                run "p1-native-$2" "$build/bin/vgpu-work" --kernel empty --sync-every 0 --duration 2 --json
+            else
+                run "p1-hooked-$2" env LD_PRELOAD="$lib" VGPU_MEMORY_LIMIT=8GiB \
+                    VGPU_TENANT="bench-$$-p1" "$build/bin/vgpu-work" --kernel empty --sync-every 0 \
+                    --duration 2 --json
+            fi
+        elif [ "$side" = native ]; then
+            run "step-native-$2" python3 bench/gpu/torch_step.py 8192 20
+        else
+            run "step-hooked-$2" env LD_PRELOAD="$lib" VGPU_MEMORY_LIMIT=16GiB \
+                VGPU_TENANT="bench-$$-step" python3 bench/gpu/torch_step.py 8192 20
+        fi
+    done
+}
+for i in 1 2 3 4 5 6 7 8; do
+    if [ $((i % 2)) -eq 1 ]; then order="native hooked"; else order="hooked native"; fi
+    p1_pair launch "$i" "$order"
 done
-for i in 1 2 3 4 5 6 7; do
-    run "step-native-$i" python3 bench/gpu/torch_step.py 8192 20
-    run "step-hooked-$i" env LD_PRELOAD="$lib" VGPU_MEMORY_LIMIT=16GiB VGPU_TENANT="bench-$$-step" \
-        python3 bench/gpu/torch_step.py 8192 20
+for i in 1 2 3 4 5 6 7 8 9 10; do
+    if [ $((i % 2)) -eq 1 ]; then order="native hooked"; else order="hooked native"; fi
+    p1_pair step "$i" "$order"
 done
 
 echo "== P4: frameworks see the virtual GPU and stop at the limit (8 GiB)"

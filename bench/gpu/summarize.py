@@ -1,4 +1,5 @@
-"""Summarises bench/gpu/hook.sh's results: P1 ratios of medians, P4 figures."""
+"""Summarises bench/gpu/hook.sh's results: P1 as the median of per-pair ratios
+(native / preloaded runs in ABBA order), P4 figures."""
 import glob
 import json
 import os
@@ -19,18 +20,33 @@ def jsons(pattern):
 
 
 summary = {}
-nat = [j["launches_per_s"] for j in jsons("p1-native-*.out")]
-hk = [j["launches_per_s"] for j in jsons("p1-hooked-*.out")]
-if nat and hk:
-    summary["p1_launch_native_per_s"] = statistics.median(nat)
-    summary["p1_launch_hooked_per_s"] = statistics.median(hk)
-    summary["p1_launch_ratio"] = statistics.median(hk) / statistics.median(nat)
-nat = [j["step_s_median"] for j in jsons("step-native-*.out")]
-hk = [j["step_s_median"] for j in jsons("step-hooked-*.out")]
-if nat and hk:
-    summary["p1_torch_step_native_s"] = statistics.median(nat)
-    summary["p1_torch_step_hooked_s"] = statistics.median(hk)
-    summary["p1_torch_step_ratio"] = statistics.median(nat) / statistics.median(hk)
+
+
+def pairs(prefix, key):
+    """Per-pair values of native and preloaded runs, by run index."""
+    nat, hk = {}, {}
+    for side, store in (("native", nat), ("hooked", hk)):
+        for f in glob.glob(os.path.join(out, "%s-%s-*.out" % (prefix, side))):
+            idx = int(f.rsplit("-", 1)[1].split(".")[0])
+            for line in open(f):
+                if line.startswith("{"):
+                    store[idx] = json.loads(line)[key]
+    return [(nat[i], hk[i]) for i in sorted(nat) if i in hk]
+
+
+def describe(ratios):
+    r = sorted(ratios)
+    return {"pairs": len(r), "median": statistics.median(r), "min": r[0], "max": r[-1]}
+
+
+p = pairs("p1", "launches_per_s")
+if p:
+    summary["p1_launch_ratio"] = describe([h / n for n, h in p])
+    summary["p1_launch_native_per_s_median"] = statistics.median(n for n, _ in p)
+p = pairs("step", "step_s_median")
+if p:
+    summary["p1_torch_step_ratio"] = describe([n / h for n, h in p])
+    summary["p1_torch_step_native_s_median"] = statistics.median(n for n, _ in p)
 for name in ("torch-default", "torch-expandable", "cupy", "numba", "nvcc-shared", "nvcc-static",
              "nvcc-native"):
     j = jsons(name + ".out")
