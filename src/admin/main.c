@@ -50,7 +50,7 @@ int admin_call(struct admin *a, const char *op, json_t *args, json_t **result)
     int rc;
 
     if (a->fd < 0) {
-        const char *sock = a->socket ? a->socket : vgpu_default_socket(path, sizeof(path));
+        const char *sock = a->socket ? a->socket : vgpu_client_socket(path, sizeof(path));
         if (!sock) {
             fprintf(stderr, "vgpu-admin: no control socket path: use --socket PATH\n");
             json_decref(args);

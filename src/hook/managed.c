@@ -35,7 +35,7 @@ static int attach_once(const char *tenant, char *tenant_out, size_t outlen, char
                        size_t errlen)
 {
     char path[108];
-    const char *sock = vgpu_default_socket(path, sizeof(path));
+    const char *sock = vgpu_client_socket(path, sizeof(path));
     json_t *args, *res = NULL;
     int fd = sock ? vgpu_client_connect(sock) : -1;
     if (fd < 0) {

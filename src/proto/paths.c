@@ -91,3 +91,11 @@ const char *vgpu_default_db(char *buf, size_t len)
 {
     return vgpu__path_for(VGPU__PATH_DB, geteuid(), process_env, buf, len);
 }
+
+const char *vgpu_client_socket(char *buf, size_t len)
+{
+    const char *v = secure_getenv("VGPU_SOCKET");
+    if (!(v && *v) && access("/run/vgpu/vgpud.sock", F_OK) == 0)
+        return fit(buf, len, "/run/vgpu/vgpud.sock");
+    return vgpu_default_socket(buf, len);
+}

@@ -93,6 +93,10 @@ int vgpu_client_call(int fd, const char *op, const json_t *args, json_t **result
  * environment is read with secure_getenv. Write into buf; return buf, or
  * NULL (buf emptied) when no path can be made or it does not fit. */
 const char *vgpu_default_socket(char *buf, size_t len);
+/* The socket a client (vgpu-admin, libvgpu.so) talks to: VGPU_SOCKET, else
+ * the system vgpud's /run/vgpu/vgpud.sock when it exists (whoever we are),
+ * else vgpu_default_socket's per-user path. */
+const char *vgpu_client_socket(char *buf, size_t len);
 const char *vgpu_default_db(char *buf, size_t len);
 
 #endif
