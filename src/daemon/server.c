@@ -34,6 +34,10 @@ struct conn {
     struct conn *prev, *next;
 };
 
+/* Each connection may hold one maximum-size body while it arrives; past this
+ * many, new ones are turned away (closed) until others leave. */
+#define MAX_CONNECTIONS 4096
+
 static struct evconnlistener *listener;
 static struct conn *conns; /* every open connection */
 
@@ -171,6 +175,12 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     socklen_t cl = sizeof(cred);
     struct conn *c = calloc(1, sizeof(*c));
 
+    if (d->clients >= MAX_CONNECTIONS) {
+        vgpu_warn("%u connections: turning a new one away", d->clients);
+        free(c);
+        close(fd);
+        return;
+    }
     if (!c || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0) {
         free(c);
         close(fd);
