@@ -9,6 +9,9 @@
 #include "common.h"
 
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +30,32 @@ static const struct optmap tenant_opts[] = {
     {"burst", "burst"},
     {"max-inflight", "max_inflight"},
     {"bind-uid", "bind_uid"},
+    {"bind-gid", "bind_gid"},
     {"bind-cgroup", "bind_cgroup"},
     {"vm-id", "vm_id"},
     {NULL, NULL},
 };
+
+/* The JSON value of an option: for the bindings "none" is null (clears it)
+ * and a user or group name is looked up (bind_uid, bind_gid); otherwise the
+ * string as given, checked by vgpud. NULL (after a message) for an unknown
+ * name. */
+static json_t *binding_value(const struct admin_cmd *cmd, const char *key, const char *val)
+{
+    bool uid = strcmp(key, "bind_uid") == 0, gid = strcmp(key, "bind_gid") == 0;
+    if ((uid || gid || strcmp(key, "bind_cgroup") == 0) && strcmp(val, "none") == 0)
+        return json_null();
+    if (!(uid || gid) || !val[0] || strspn(val, "0123456789") == strlen(val))
+        return json_string(val);
+    struct passwd *pw = uid ? getpwnam(val) : NULL;
+    struct group *gr = gid ? getgrnam(val) : NULL;
+    if (pw)
+        return json_integer((json_int_t)pw->pw_uid);
+    if (gr)
+        return json_integer((json_int_t)gr->gr_gid);
+    fprintf(stderr, "vgpu-admin %s: no %s '%s'\n", cmd->name, uid ? "user" : "group", val);
+    return NULL;
+}
 
 /* Parses `argv` (argv[0] is the command word) against `map`: each option
  * sets its key in args to the string given; --json and --help are always
@@ -56,7 +81,10 @@ static int parse(struct admin *a, const struct admin_cmd *cmd, int argc, char **
             printf("usage: vgpu-admin %s\n", cmd->usage);
             return 1;
         } else if (c >= 1000) {
-            json_object_set_new(args, map[c - 1000].key, json_string(optarg));
+            json_t *v = binding_value(cmd, map[c - 1000].key, optarg);
+            if (!v)
+                return 2;
+            json_object_set_new(args, map[c - 1000].key, v);
         } else {
             fprintf(stderr, "vgpu-admin %s: %s '%s'\n", cmd->name,
                     c == ':' ? "missing value for" : "unknown option", argv[optind - 1]);
@@ -285,9 +313,18 @@ static int cmd_register(struct admin *a, int argc, char **argv)
 static void print_tenant(const json_t *t)
 {
     json_t *arr = json_array();
+    json_t *uid = json_object_get(t, "bind_uid"), *gid = json_object_get(t, "bind_gid");
     json_array_append(arr, (json_t *)t);
     print_tenants(arr);
     json_decref(arr);
+    if (json_is_integer(uid))
+        printf("bound to uid %lld\n", (long long)json_integer_value(uid));
+    else if (json_is_integer(gid))
+        printf("bound to gid %lld\n", (long long)json_integer_value(gid));
+    else if (json_is_string(json_object_get(t, "bind_cgroup")))
+        printf("bound to cgroup %s\n", str(t, "bind_cgroup"));
+    else
+        printf("bound to nothing (admins start its processes with vgpu-run --tenant or issue tokens)\n");
 }
 
 static int cmd_tenant(struct admin *a, int argc, char **argv)
@@ -456,7 +493,7 @@ static int cmd_ping(struct admin *a, int argc, char **argv)
 
 #define TENANT_OPTS                                                                                \
     "[--priority low|medium|high] [--memory SIZE] [--share N] [--rate N/s] [--burst N] "           \
-    "[--max-inflight N] [--bind-uid UID | --bind-cgroup PATH]"
+    "[--max-inflight N] [--bind-uid USER|UID | --bind-gid GROUP|GID | --bind-cgroup PATH]"
 
 const struct admin_cmd admin_cmds[] = {
     [C_SCAN] = {"scan-gpus", cmd_scan, "discover the GPUs, store and show them",

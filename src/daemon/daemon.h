@@ -39,6 +39,10 @@ struct vgpu_peer {
     char tenant[64]; /* set once the peer attached as a client of this tenant */
 };
 
+/* The peer's groups, primary first then the supplementary ones of its user
+ * (the group database, as for admin rights); returns how many (<= max). */
+int vgpud_peer_groups(const struct vgpu_peer *peer, gid_t *out, int max);
+
 /* server.c: binds the socket (replacing a stale one, refusing a live one). */
 int vgpud_listen(struct vgpud *d);
 void vgpud_unlisten(struct vgpud *d);

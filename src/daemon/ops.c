@@ -227,16 +227,21 @@ static bool below(const char *cgroup, const char *bound)
 
 /* client.attach {tenant?, token?}: a process (libvgpu.so) joins a tenant.
  * Which one is decided by an admin-issued token, or by what the kernel says
- * about the peer (uid, cgroup), never by the request alone: a named tenant
- * must be bound to the peer's uid or cgroup, unless the peer is an admin
+ * about the peer (uid, groups, cgroup), never by the request alone: a named
+ * tenant must be bound to the peer's uid, one of its groups or its cgroup, unless the peer is an admin
  * (vgpu-run --tenant T as root). */
 static json_t *op_attach(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
 {
     const char *want = json_string_value(json_object_get(args, "tenant"));
     const char *token = json_string_value(json_object_get(args, "token"));
     char cgroup[512];
+    gid_t groups[64];
+    long gids[64];
+    int ngids = vgpud_peer_groups(peer, groups, 64);
     json_t *t;
     cgroup_of(peer->pid, cgroup, sizeof(cgroup));
+    for (int i = 0; i < ngids; i++)
+        gids[i] = (long)groups[i];
     if (token) { /* an admin-issued token names the tenant, whoever presents it */
         json_t *tok = vgpu_store_token_lookup(d->store, token);
         const char *name = json_string_value(json_object_get(tok, "tenant"));
@@ -249,9 +254,12 @@ static json_t *op_attach(struct vgpud *d, struct vgpu_peer *peer, const json_t *
         if (!t)
             return vgpu_proto_error("not_found", "no tenant '%s'", want);
         json_t *uid = json_object_get(t, "bind_uid");
+        json_t *gid = json_object_get(t, "bind_gid");
         const char *cg = json_string_value(json_object_get(t, "bind_cgroup"));
         bool bound = (json_is_integer(uid) && json_integer_value(uid) == (json_int_t)peer->uid) ||
                      (cg && below(cgroup, cg));
+        for (int i = 0; !bound && json_is_integer(gid) && i < ngids; i++)
+            bound = json_integer_value(gid) == (json_int_t)gids[i];
         if (!bound && !peer->admin) {
             json_decref(t);
             return vgpu_proto_error("permission_denied",
@@ -259,14 +267,18 @@ static json_t *op_attach(struct vgpud *d, struct vgpu_peer *peer, const json_t *
                                     (unsigned)peer->uid, cgroup[0] ? cgroup : "unknown", want);
         }
     } else {
-        t = vgpu_store_tenant_for(d->store, (long)peer->uid, cgroup);
+        t = vgpu_store_tenant_for(d->store, (long)peer->uid, gids, ngids, cgroup);
         if (!t)
-            return vgpu_proto_error("not_found", "no tenant is bound to uid %u or cgroup %s",
+            return vgpu_proto_error("not_found",
+                                    "no tenant is bound to uid %u, its groups or cgroup %s",
                                     (unsigned)peer->uid, cgroup[0] ? cgroup : "unknown");
     }
     const char *name = json_string_value(json_object_get(t, "name"));
+    json_t *bgid = json_object_get(t, "bind_gid");
+    gid_t group = json_is_integer(bgid) ? (gid_t)json_integer_value(bgid) : (gid_t)-1;
     apply_tenant(d, t);
-    if (peer->uid != 0 && vgpu_acct_chown(name, peer->uid) != 0)
+    if ((peer->uid != 0 || group != (gid_t)-1) &&
+        vgpu_acct_chown(name, peer->uid != 0 ? peer->uid : (uid_t)-1, group) != 0)
         vgpu_warn("cannot give tenant %s's account to uid %u", name, (unsigned)peer->uid);
     vgpu_strlcpy(peer->tenant, name, sizeof(peer->tenant));
     vgpu_info("client pid %d uid %u attached to tenant %s", (int)peer->pid, (unsigned)peer->uid,

@@ -41,15 +41,26 @@ struct conn {
 static struct evconnlistener *listener;
 static struct conn *conns; /* every open connection */
 
-static bool in_group(uid_t uid, gid_t primary, gid_t group)
+int vgpud_peer_groups(const struct vgpu_peer *peer, gid_t *out, int max)
 {
-    struct passwd *pw = getpwuid(uid);
+    struct passwd *pw = getpwuid(peer->uid);
     gid_t groups[256];
-    int n = 256;
-    if (primary == group)
-        return true;
-    if (!pw || getgrouplist(pw->pw_name, primary, groups, &n) < 0)
-        return false;
+    int n = 256, k = 0;
+    if (max < 1)
+        return 0;
+    out[k++] = peer->gid;
+    if (!pw || getgrouplist(pw->pw_name, peer->gid, groups, &n) < 0)
+        return k;
+    for (int i = 0; i < n && k < max; i++)
+        if (groups[i] != peer->gid)
+            out[k++] = groups[i];
+    return k;
+}
+
+static bool in_group(const struct vgpu_peer *peer, gid_t group)
+{
+    gid_t groups[256];
+    int n = vgpud_peer_groups(peer, groups, 256);
     for (int i = 0; i < n; i++)
         if (groups[i] == group)
             return true;
@@ -189,7 +200,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     c->d = d;
     c->peer = (struct vgpu_peer){.pid = cred.pid, .uid = cred.uid, .gid = cred.gid};
     c->peer.admin =
-        cred.uid == 0 || (d->have_admin_gid && in_group(cred.uid, cred.gid, d->admin_gid));
+        cred.uid == 0 || (d->have_admin_gid && in_group(&c->peer, d->admin_gid));
     c->bev = bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!c->bev) {
         free(c);

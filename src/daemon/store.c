@@ -97,6 +97,17 @@ static const char *const migrations[] = {
     "  created INTEGER NOT NULL,"
     "  CHECK ((tenant IS NULL) = (admin = 1))"
     ");",
+    /* 3: a tenant may be bound to a group (every member's processes), as an
+     * alternative to a uid or a cgroup; one binding per gid. */
+    "ALTER TABLE tenants ADD COLUMN bind_gid INTEGER CHECK (bind_gid IS NULL"
+    "  OR (typeof(bind_gid) = 'integer' AND bind_gid BETWEEN 0 AND 4294967294));"
+    "CREATE UNIQUE INDEX tenants_bind_gid ON tenants(bind_gid) WHERE bind_gid IS NOT NULL;"
+    "CREATE TRIGGER tenants_one_binding_insert BEFORE INSERT ON tenants"
+    "  WHEN NEW.bind_gid IS NOT NULL AND (NEW.bind_uid IS NOT NULL OR NEW.bind_cgroup IS NOT NULL)"
+    "  BEGIN SELECT RAISE(ABORT, 'a tenant has at most one binding'); END;"
+    "CREATE TRIGGER tenants_one_binding_update BEFORE UPDATE ON tenants"
+    "  WHEN NEW.bind_gid IS NOT NULL AND (NEW.bind_uid IS NOT NULL OR NEW.bind_cgroup IS NOT NULL)"
+    "  BEGIN SELECT RAISE(ABORT, 'a tenant has at most one binding'); END;",
 };
 #define MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == VGPU_STORE_SCHEMA,

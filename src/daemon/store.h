@@ -32,8 +32,11 @@
  *   rate          operations per second: "1000/s", "1000" or a number; 0 = none
  *   burst, max_inflight   0..2147483647 (max_inflight 0 = no limit)
  *   bind_uid      0..4294967294 (null clears it)
+ *   bind_gid      0..4294967294 (null clears it): every process whose primary
+ *                 or supplementary groups hold it
  *   bind_cgroup   an absolute cgroup path, no "..", "." or empty parts, not "/",
- *                 under 4096 bytes (null clears it); exclusive with bind_uid
+ *                 under 4096 bytes (null clears it); a tenant has at most
+ *                 one of bind_uid, bind_gid and bind_cgroup
  *   gpu           an index among present GPUs (as vgpu_store_gpus lists them),
  *                 a UUID (any case) or a unique UUID prefix of 8+ characters
  *   gpus          pool_create: an array of gpu references or "0,1,GPU-..."
@@ -45,7 +48,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define VGPU_STORE_SCHEMA 2
+#define VGPU_STORE_SCHEMA 3
 
 struct vgpu_store;
 struct vgpu_scan;
@@ -100,15 +103,17 @@ int vgpu_store_tenant_rm(struct vgpu_store *s, const json_t *args, struct vgpu_e
 int vgpu_store_tenant_state(struct vgpu_store *s, const json_t *args, const char *state,
                             struct vgpu_err *err);
 /* [{name, vm_id, pool, priority, memory, share, rate, burst, max_inflight,
- *   bind_uid, bind_cgroup, state}] (vm_id, bind_uid, bind_cgroup may be
+ *   bind_uid, bind_gid, bind_cgroup, state}] (vm_id and the bindings may be
  * null), tenants with a vm_id first by vm_id, then the others by name.
  * pool NULL: all; an unknown pool gives []. */
 json_t *vgpu_store_tenants(struct vgpu_store *s, const char *pool);
 json_t *vgpu_store_tenant(struct vgpu_store *s, const char *name); /* NULL when unknown */
 /* The tenant a client is bound to: the one bound to its cgroup or to the
- * nearest ancestor of it, else the one bound to its uid; NULL when none.
- * uid < 0 or cgroup NULL: not known. */
-json_t *vgpu_store_tenant_for(struct vgpu_store *s, long uid, const char *cgroup);
+ * nearest ancestor of it, else the one bound to its uid, else the one bound
+ * to the first of gids (its groups, primary first) that has one; NULL when
+ * none. uid < 0, ngids 0 or cgroup NULL: not known. */
+json_t *vgpu_store_tenant_for(struct vgpu_store *s, long uid, const long *gids, int ngids,
+                              const char *cgroup);
 
 /* Tokens (schema 2): an admin issues one for a tenant (a process presenting
  * it joins that tenant, whoever runs it) or with admin rights. The token is

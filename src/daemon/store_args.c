@@ -208,6 +208,11 @@ static int p_bind_uid(const char *key, const json_t *v, struct vgpu__args *a, st
     return whole(key, v, 0, UID_MAX, "must be a uid from 0 to 4294967294", &a->t.bind_uid, err);
 }
 
+static int p_bind_gid(const char *key, const json_t *v, struct vgpu__args *a, struct vgpu_err *err)
+{
+    return whole(key, v, 0, UID_MAX, "must be a gid from 0 to 4294967294", &a->t.bind_gid, err);
+}
+
 static int p_bind_cgroup(const char *key, const json_t *v, struct vgpu__args *a,
                          struct vgpu_err *err)
 {
@@ -381,6 +386,7 @@ static const struct argdef defs[VGPU__ARG_COUNT] = {
     [VGPU__ARG_BURST] = {"burst", false, p_burst},
     [VGPU__ARG_MAX_INFLIGHT] = {"max_inflight", false, p_max_inflight},
     [VGPU__ARG_BIND_UID] = {"bind_uid", true, p_bind_uid},
+    [VGPU__ARG_BIND_GID] = {"bind_gid", true, p_bind_gid},
     [VGPU__ARG_BIND_CGROUP] = {"bind_cgroup", true, p_bind_cgroup},
     [VGPU__ARG_GPU] = {"gpu", false, p_gpu},
     [VGPU__ARG_GPUS] = {"gpus", false, p_gpus},
@@ -416,6 +422,7 @@ int vgpu__args_parse(const json_t *args, unsigned allowed, unsigned required,
     memset(out, 0, sizeof(*out));
     out->t.vm_id = -1;
     out->t.bind_uid = -1;
+    out->t.bind_gid = -1;
     if (!json_is_object(args))
         return vgpu__fail(err, VGPU__INVALID, "the arguments must be a JSON object");
     json_object_foreach((json_t *)args, key, v)

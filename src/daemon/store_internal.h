@@ -71,6 +71,7 @@ enum vgpu__arg {
     VGPU__ARG_BURST,
     VGPU__ARG_MAX_INFLIGHT,
     VGPU__ARG_BIND_UID,
+    VGPU__ARG_BIND_GID,
     VGPU__ARG_BIND_CGROUP,
     VGPU__ARG_GPU,
     VGPU__ARG_GPUS,
@@ -82,7 +83,7 @@ enum vgpu__arg {
 #define VGPU__TENANT_KEYS                                                                          \
     (VGPU__A(POOL) | VGPU__A(VM_ID) | VGPU__A(PRIORITY) | VGPU__A(MEMORY) | VGPU__A(SHARE) |       \
      VGPU__A(RATE) | VGPU__A(BURST) | VGPU__A(MAX_INFLIGHT) | VGPU__A(BIND_UID) |                  \
-     VGPU__A(BIND_CGROUP))
+     VGPU__A(BIND_GID) | VGPU__A(BIND_CGROUP))
 
 #define VGPU__NAME_MAX 63
 #define VGPU__CGROUP_MAX 4096 /* bind_cgroup is shorter than this */
@@ -97,7 +98,7 @@ struct vgpu__tenant {
     int64_t vm_id;
     char priority[8];
     int64_t memory, share, rate, burst, max_inflight;
-    int64_t bind_uid;
+    int64_t bind_uid, bind_gid;
     char bind_cgroup[VGPU__CGROUP_MAX];
     char state[16];
 };

@@ -1,19 +1,19 @@
 /* store_tenant: tenants, the user's "virtual instances": who they are (a
  * name, optionally a numeric vm-id), where they run (a pool), how they are
  * served (priority, memory, share, rate, burst, queue depth), which local
- * processes they own (a uid or a cgroup) and whether they are quarantined.
+ * processes they own (a uid, a gid or a cgroup) and whether they are quarantined.
  *
  * Adding and changing go through one path: a tenant is read (or built from
  * the defaults), the checked arguments are merged into it, the merged
  * tenant is checked against the others (vm-id and bindings are unique, a
- * tenant is bound by uid or by cgroup, never both) and written whole in the
+ * tenant is bound by one of uid, gid and cgroup) and written whole in the
  * same transaction. So `set` changes exactly the keys given, and a refused
  * request writes nothing.
  *
  * A local client is matched to its tenant by what the kernel says about it:
  * its cgroup (the tenant bound to that cgroup or the nearest ancestor of
  * it, so every process of a container or a Slurm job falls under the one
- * binding), failing that its uid. */
+ * binding), failing that its uid, failing that its groups (primary first). */
 #include "store_internal.h"
 
 #include "common.h"
@@ -24,14 +24,15 @@
 
 #define COLUMNS                                                                                    \
     "name, vm_id, pool, priority, memory, share, rate, burst, max_inflight, bind_uid,"             \
-    " bind_cgroup, state"
+    " bind_gid, bind_cgroup, state"
 #define ORDER " ORDER BY vm_id IS NULL, vm_id, name"
 
 static json_t *row_json(sqlite3_stmt *st)
 {
     static const char *const keys[] = {"name",         "vm_id",    "pool",        "priority",
                                        "memory",       "share",    "rate",        "burst",
-                                       "max_inflight", "bind_uid", "bind_cgroup", "state"};
+                                       "max_inflight", "bind_uid", "bind_gid",    "bind_cgroup",
+                                       "state"};
     json_t *o = json_object();
 
     for (int i = 0; o && i < (int)(sizeof(keys) / sizeof(keys[0])); i++) {
@@ -45,7 +46,7 @@ static json_t *row_json(sqlite3_stmt *st)
 
 static void row_tenant(sqlite3_stmt *st, struct vgpu__tenant *t)
 {
-    const char *cg = (const char *)sqlite3_column_text(st, 10);
+    const char *cg = (const char *)sqlite3_column_text(st, 11);
 
     vgpu_strlcpy(t->name, (const char *)sqlite3_column_text(st, 0), sizeof(t->name));
     t->vm_id = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 1);
@@ -57,8 +58,9 @@ static void row_tenant(sqlite3_stmt *st, struct vgpu__tenant *t)
     t->burst = sqlite3_column_int64(st, 7);
     t->max_inflight = sqlite3_column_int64(st, 8);
     t->bind_uid = sqlite3_column_type(st, 9) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 9);
+    t->bind_gid = sqlite3_column_type(st, 10) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 10);
     vgpu_strlcpy(t->bind_cgroup, cg ? cg : "", sizeof(t->bind_cgroup));
-    vgpu_strlcpy(t->state, (const char *)sqlite3_column_text(st, 11), sizeof(t->state));
+    vgpu_strlcpy(t->state, (const char *)sqlite3_column_text(st, 12), sizeof(t->state));
 }
 
 /* Reads tenant `name` into t; not_found when there is none. */
@@ -106,6 +108,8 @@ static void merge(struct vgpu__tenant *t, const struct vgpu__args *a)
         t->max_inflight = n->max_inflight;
     if (a->given & VGPU__A(BIND_UID))
         t->bind_uid = n->bind_uid;
+    if (a->given & VGPU__A(BIND_GID))
+        t->bind_gid = n->bind_gid;
     if (a->given & VGPU__A(BIND_CGROUP))
         memcpy(t->bind_cgroup, n->bind_cgroup, sizeof(t->bind_cgroup));
 }
@@ -139,6 +143,12 @@ static int owner_of(struct vgpu_store *s, const char *column, int64_t num, const
     return rc;
 }
 
+/* How many of uid, gid and cgroup t is bound by (at most one is allowed). */
+static int bindings(const struct vgpu__tenant *t)
+{
+    return (t->bind_uid >= 0) + (t->bind_gid >= 0) + (t->bind_cgroup[0] != '\0');
+}
+
 /* The checks that need the other tenants and the pools, on the merged t. */
 static int check_against_db(struct vgpu_store *s, const struct vgpu__tenant *t, unsigned given,
                             struct vgpu_err *err)
@@ -152,15 +162,20 @@ static int check_against_db(struct vgpu_store *s, const struct vgpu__tenant *t, 
                           (long long)t->vm_id, owner);
     if (rc == 0 && (given & VGPU__A(POOL)))
         rc = vgpu__pool_exists(s, t->pool, err);
-    if (rc == 0 && t->bind_uid >= 0 && t->bind_cgroup[0])
+    if (rc == 0 && bindings(t) > 1)
         return vgpu__fail(err, VGPU__CONFLICT,
-                          "tenant %s would be bound to uid %lld and to cgroup %s: clear one "
-                          "(bind_uid or bind_cgroup null) first",
-                          t->name, (long long)t->bind_uid, t->bind_cgroup);
+                          "tenant %s would have two bindings (uid %lld, gid %lld, cgroup %s): "
+                          "clear the old one (bind_uid, bind_gid or bind_cgroup null) first",
+                          t->name, (long long)t->bind_uid, (long long)t->bind_gid,
+                          t->bind_cgroup[0] ? t->bind_cgroup : "none");
     if (rc == 0 && t->bind_uid >= 0 && (given & VGPU__A(BIND_UID)) &&
         (rc = owner_of(s, "bind_uid", t->bind_uid, NULL, t->name, owner, sizeof(owner), err)) == 1)
         return vgpu__fail(err, VGPU__CONFLICT, "uid %lld is already bound to tenant %s",
                           (long long)t->bind_uid, owner);
+    if (rc == 0 && t->bind_gid >= 0 && (given & VGPU__A(BIND_GID)) &&
+        (rc = owner_of(s, "bind_gid", t->bind_gid, NULL, t->name, owner, sizeof(owner), err)) == 1)
+        return vgpu__fail(err, VGPU__CONFLICT, "gid %lld is already bound to tenant %s",
+                          (long long)t->bind_gid, owner);
     if (rc == 0 && t->bind_cgroup[0] && (given & VGPU__A(BIND_CGROUP)) &&
         (rc = owner_of(s, "bind_cgroup", 0, t->bind_cgroup, t->name, owner, sizeof(owner), err)) ==
             1)
@@ -176,10 +191,10 @@ static int write_tenant(struct vgpu_store *s, const struct vgpu__tenant *t, bool
     sqlite3_stmt *st = vgpu__prepare(
         s,
         insert ? "INSERT INTO tenants (" COLUMNS ", created, updated)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?14, ?11, ?12, ?13, ?13)"
                : "UPDATE tenants SET vm_id = ?2, pool = ?3, priority = ?4, memory = ?5,"
                  " share = ?6, rate = ?7, burst = ?8, max_inflight = ?9, bind_uid = ?10,"
-                 " bind_cgroup = ?11, state = ?12, updated = ?13 WHERE name = ?1",
+                 " bind_gid = ?14, bind_cgroup = ?11, state = ?12, updated = ?13 WHERE name = ?1",
         err);
     int rc;
 
@@ -201,6 +216,8 @@ static int write_tenant(struct vgpu_store *s, const struct vgpu__tenant *t, bool
         sqlite3_bind_text(st, 11, t->bind_cgroup, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 12, t->state, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 13, vgpu__now());
+    if (t->bind_gid >= 0)
+        sqlite3_bind_int64(st, 14, t->bind_gid);
     rc = vgpu__step_done(s, st, err);
     sqlite3_finalize(st);
     return rc;
@@ -209,7 +226,8 @@ static int write_tenant(struct vgpu_store *s, const struct vgpu__tenant *t, bool
 static int add_tx(struct vgpu_store *s, void *ctx, struct vgpu_err *err)
 {
     const struct vgpu__args *a = ctx;
-    struct vgpu__tenant t = {.vm_id = -1, .priority = "medium", .bind_uid = -1, .state = "active"};
+    struct vgpu__tenant t = {.vm_id = -1, .priority = "medium", .bind_uid = -1, .bind_gid = -1,
+                              .state = "active"};
     int64_t n;
     int rc;
 
@@ -239,16 +257,16 @@ int vgpu_store_tenant_add(struct vgpu_store *s, const json_t *args, struct vgpu_
             return vgpu__fail(err, VGPU__INVALID, "missing argument 'name' (or 'vm_id')");
         snprintf(a.t.name, sizeof(a.t.name), "vm-%lld", (long long)a.t.vm_id);
     }
-    if (a.t.bind_uid >= 0 && a.t.bind_cgroup[0])
+    if (bindings(&a.t) > 1)
         return vgpu__fail(err, VGPU__INVALID,
-                          "bind_uid and bind_cgroup are mutually exclusive: give one");
+                          "bind_uid, bind_gid and bind_cgroup are mutually exclusive: give one");
     return vgpu__tx(s, add_tx, &a, err);
 }
 
 static int set_tx(struct vgpu_store *s, void *ctx, struct vgpu_err *err)
 {
     const struct vgpu__args *a = ctx;
-    struct vgpu__tenant t = {.vm_id = -1, .bind_uid = -1};
+    struct vgpu__tenant t = {.vm_id = -1, .bind_uid = -1, .bind_gid = -1};
     int rc = load(s, a->t.name, &t, err);
 
     if (rc < 0)
@@ -272,11 +290,11 @@ int vgpu_store_tenant_set(struct vgpu_store *s, const json_t *args, struct vgpu_
     if (!(a.given & VGPU__TENANT_KEYS))
         return vgpu__fail(err, VGPU__INVALID,
                           "nothing to change for tenant %s: give pool, vm_id, priority, memory, "
-                          "share, rate, burst, max_inflight, bind_uid or bind_cgroup",
+                          "share, rate, burst, max_inflight, bind_uid, bind_gid or bind_cgroup",
                           a.t.name);
-    if (a.t.bind_uid >= 0 && a.t.bind_cgroup[0])
+    if (bindings(&a.t) > 1)
         return vgpu__fail(err, VGPU__INVALID,
-                          "bind_uid and bind_cgroup are mutually exclusive: give one");
+                          "bind_uid, bind_gid and bind_cgroup are mutually exclusive: give one");
     return vgpu__tx(s, set_tx, &a, err);
 }
 
@@ -437,11 +455,15 @@ static json_t *by_cgroup(struct vgpu_store *s, const char *cgroup)
     return best[0] ? vgpu_store_tenant(s, best) : NULL;
 }
 
-json_t *vgpu_store_tenant_for(struct vgpu_store *s, long uid, const char *cgroup)
+json_t *vgpu_store_tenant_for(struct vgpu_store *s, long uid, const long *gids, int ngids,
+                              const char *cgroup)
 {
     json_t *t = cgroup && cgroup[0] == '/' ? by_cgroup(s, cgroup) : NULL;
 
-    if (t || uid < 0 || (long long)uid > 4294967294LL)
-        return t;
-    return one(s, "SELECT " COLUMNS " FROM tenants WHERE bind_uid = ?1", NULL, uid);
+    if (!t && uid >= 0 && (long long)uid <= 4294967294LL)
+        t = one(s, "SELECT " COLUMNS " FROM tenants WHERE bind_uid = ?1", NULL, uid);
+    for (int i = 0; !t && i < ngids; i++)
+        if (gids[i] >= 0 && (long long)gids[i] <= 4294967294LL)
+            t = one(s, "SELECT " COLUMNS " FROM tenants WHERE bind_gid = ?1", NULL, gids[i]);
+    return t;
 }

@@ -112,14 +112,16 @@ struct vgpu_acct *vgpu_acct_map_existing(const char *tenant)
     return a;
 }
 
-int vgpu_acct_chown(const char *tenant, uid_t uid)
+int vgpu_acct_chown(const char *tenant, uid_t uid, gid_t gid)
 {
     char name[128];
     region_name(tenant, name, sizeof(name));
     int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
-    int rc = fchown(fd, uid, (gid_t)-1) == 0 ? 0 : -errno;
+    int rc = fchown(fd, uid, gid) == 0 ? 0 : -errno;
+    if (rc == 0 && gid != (gid_t)-1 && fchmod(fd, 0660) != 0)
+        rc = -errno;
     close(fd);
     return rc;
 }

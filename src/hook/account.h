@@ -71,8 +71,11 @@ struct vgpu_acct *vgpu_acct_open(const char *tenant);
 struct vgpu_acct *vgpu_acct_map_existing(const char *tenant);
 void vgpu_acct_unmap(struct vgpu_acct *a);
 /* Gives the region of `tenant` to `uid` (vgpud, for a tenant bound to a
- * user: its processes must be able to map it). 0 or -errno. */
-int vgpu_acct_chown(const char *tenant, uid_t uid);
+ * user: its processes must be able to map it); with gid other than
+ * (gid_t)-1 also to that group, readable and writable by it (a tenant bound
+ * to a group: every member maps the one region). uid (uid_t)-1 keeps the
+ * owner. 0 or -errno. */
+int vgpu_acct_chown(const char *tenant, uid_t uid, gid_t gid);
 /* Sets the limits of the device slot for `uuid`, creating it if new, and
  * marks it managed: the control plane's word, whoever runs. -1 when the
  * table is full. */

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -337,9 +338,9 @@ static void test_limits_reach_processes(void **state)
     assert_int_equal(admin(NULL, NULL, "tenant", "rm", "lim", NULL), 0);
 }
 
-/* Runs argv as user nobody (65534) with VGPU_TOKEN=token (when given);
- * stderr to `err` when given. Exit status. */
-static int run_as_nobody_token(char *const argv[], const char *err, const char *token)
+/* Runs argv as uid:gid with no supplementary groups and VGPU_TOKEN=token
+ * (when given); stderr to `err` when given. Exit status. */
+static int run_as(uid_t uid, gid_t gid, char *const argv[], const char *err, const char *token)
 {
     pid_t pid = fork();
     if (pid == 0) {
@@ -349,12 +350,18 @@ static int run_as_nobody_token(char *const argv[], const char *err, const char *
         int null = open("/dev/null", O_WRONLY);
         dup2(null, 1);
         dup2(fd, 2);
-        if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+        if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
             _exit(99);
         execv(argv[0], argv);
         _exit(127);
     }
     return vt_wait(pid, TIMEOUT_MS);
+}
+
+/* As user nobody (65534). */
+static int run_as_nobody_token(char *const argv[], const char *err, const char *token)
+{
+    return run_as(65534, 65534, argv, err, token);
 }
 
 static int run_as_nobody(char *const argv[], const char *err)
@@ -407,6 +414,38 @@ static void test_clients_are_bound_by_identity(void **state)
     assert_int_equal(seen, 1);
     assert_int_equal(vt_wait(h, TIMEOUT_MS), 0);
     assert_int_equal(admin(NULL, NULL, "tenant", "rm", "nob", NULL), 0);
+}
+
+/* A tenant bound to a group serves every member: two users of the group
+ * share it (and its account), one outside it is refused. */
+static void test_clients_are_bound_by_group(void **state)
+{
+    char *out = NULL;
+    assert_int_equal(admin(NULL, NULL, "tenant", "add", "grp", "--pool", "A", "--memory", "1GiB",
+                           "--bind-gid", "nogroup", NULL),
+                     0);
+    assert_int_equal(admin(&out, NULL, "tenant", "show", "grp", "--json", NULL), 0);
+    json_t *t = json_loads(out, 0, NULL);
+    free(out);
+    assert_int_equal(json_integer_value(json_object_get(t, "bind_gid")), 65534);
+    json_decref(t);
+    assert_int_equal(admin(NULL, NULL, "tenant", "set", "grp", "--bind-gid", "nosuchgroup", NULL),
+                     2);
+    assert_int_equal(admin(NULL, NULL, "tenant", "set", "grp", "--bind-gid", "4242", NULL), 0);
+
+    char *fits[] = {run_bin, "--socket", sock,         "--",  work_bin,
+                    "--mem", "512MiB",   "--duration", "0.1", NULL};
+    char *over[] = {run_bin, "--socket", sock,         "--",  work_bin,
+                    "--mem", "2GiB",     "--duration", "0.1", NULL};
+    assert_int_equal(run_as(4243, 4242, fits, NULL, NULL), 0); /* a member */
+    assert_int_equal(run_as(4244, 4242, fits, NULL, NULL), 0); /* another one, same account */
+    struct stat st; /* which every member may map, whoever attached last */
+    assert_int_equal(stat("/dev/shm/vgputest-daemon.grp", &st), 0);
+    assert_int_equal(st.st_gid, 4242);
+    assert_int_equal(st.st_mode & 0777, 0660);
+    assert_int_equal(run_as(4244, 4242, over, NULL, NULL), 1); /* the tenant's limit holds */
+    assert_int_equal(run_as(4245, 4246, fits, NULL, NULL), 1); /* not a member: no tenant */
+    assert_int_equal(admin(NULL, NULL, "tenant", "rm", "grp", NULL), 0);
 }
 
 /* How many clients of `tenant` status lists. */
@@ -534,6 +573,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_inputs_change_nothing),
         cmocka_unit_test(test_limits_reach_processes),
         cmocka_unit_test(test_clients_are_bound_by_identity),
+        cmocka_unit_test(test_clients_are_bound_by_group),
         cmocka_unit_test(test_tokens_admit_to_their_tenant),
         cmocka_unit_test(test_clients_reattach_after_restart),
         cmocka_unit_test(test_fifty_clients_at_once),

@@ -18,11 +18,11 @@ static json_t *tenant(const char *name, json_int_t vm_id, const char *pool, cons
                       json_int_t max_inflight, json_t *bind_uid, json_t *bind_cgroup)
 {
     json_t *t =
-        json_pack("{s:s, s:o, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:s}", "name", name,
+        json_pack("{s:s, s:o, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:s}", "name", name,
                   "vm_id", vm_id > 0 ? json_integer(vm_id) : json_null(), "pool", pool, "priority",
                   priority, "memory", memory, "share", share, "rate", rate, "burst", burst,
                   "max_inflight", max_inflight, "bind_uid", bind_uid ? bind_uid : json_null(),
-                  "bind_cgroup", bind_cgroup ? bind_cgroup : json_null(), "state", "active");
+                  "bind_gid", json_null(), "bind_cgroup", bind_cgroup ? bind_cgroup : json_null(), "state", "active");
     assert_non_null(t);
     return t;
 }
@@ -305,9 +305,10 @@ static void test_pools_with_gpus(void **unused)
     vgpu_store_close(s);
 }
 
-static void assert_for(struct vgpu_store *s, long uid, const char *cgroup, const char *want)
+static void assert_for_groups(struct vgpu_store *s, long uid, const long *gids, int ngids,
+                              const char *cgroup, const char *want)
 {
-    json_t *t = vgpu_store_tenant_for(s, uid, cgroup);
+    json_t *t = vgpu_store_tenant_for(s, uid, gids, ngids, cgroup);
 
     if (!want && t)
         fail_msg("uid %ld cgroup %s: tenant %s, want none", uid, cgroup ? cgroup : "-",
@@ -316,6 +317,11 @@ static void assert_for(struct vgpu_store *s, long uid, const char *cgroup, const
         fail_msg("uid %ld cgroup %s: %s, want tenant %s", uid, cgroup ? cgroup : "-",
                  t ? json_string_value(json_object_get(t, "name")) : "none", want);
     json_decref(t);
+}
+
+static void assert_for(struct vgpu_store *s, long uid, const char *cgroup, const char *want)
+{
+    assert_for_groups(s, uid, NULL, 0, cgroup, want);
 }
 
 static void test_tenant_for(void **unused)
@@ -333,6 +339,24 @@ static void test_tenant_for(void **unused)
     assert_for(s, -1, "/vgpu/vm-2/inner/x", "vm-3"); /* the nearest binding wins */
     assert_for(s, 1000, "/vgpu/vm-2", "vm-2");       /* the cgroup before the uid */
     assert_for(s, -1, NULL, NULL);
+
+    /* a group binding: any of the groups, after the cgroup and the uid */
+    fx_ok(s, vgpu_store_tenant_set, "{\"name\": \"vm-4\", \"bind_gid\": \"2000\"}");
+    const long g[] = {100, 2000, 3000}, other[] = {100, 3000};
+    assert_for_groups(s, 1001, g, 3, NULL, "vm-4");
+    assert_for_groups(s, 1001, other, 2, NULL, NULL);
+    assert_for_groups(s, 1000, g, 3, NULL, "vm-1");             /* the uid before the group */
+    assert_for_groups(s, 1001, g, 3, "/vgpu/vm-2/x", "vm-2");   /* the cgroup before the group */
+    fx_ok(s, vgpu_store_tenant_set, "{\"name\": \"vm-5\", \"bind_gid\": 100}");
+    assert_for_groups(s, 1001, g, 3, NULL, "vm-5");             /* the first group that has one */
+    json_t *t = vgpu_store_tenant(s, "vm-4");
+    assert_int_equal(json_integer_value(json_object_get(t, "bind_gid")), 2000);
+    json_decref(t);
+    fx_ok(s, vgpu_store_tenant_set, "{\"name\": \"vm-4\", \"bind_gid\": null}");
+    assert_for_groups(s, 1001, other + 1, 1, NULL, NULL);
+    t = vgpu_store_tenant(s, "vm-4");
+    assert_true(json_is_null(json_object_get(t, "bind_gid")));
+    json_decref(t);
     vgpu_store_close(s);
 }
 

@@ -98,6 +98,40 @@ static void test_migrates_new_and_empty_files(void **unused)
     fx_rmdir(dir);
 }
 
+/* A database written by a schema-2 vgpud (before gid bindings) is migrated
+ * in place: its tenants stay, unbound by gid, and can be bound. */
+static void test_migrates_schema_2(void **unused)
+{
+    char *dir = fx_tmpdir(), *path = path_in(dir, "vgpu.db");
+    struct vgpu_store *s = fx_open(path);
+    sqlite3 *db;
+    json_t *t;
+
+    fx_ok(s, vgpu_store_pool_create, "{\"name\": \"A\"}");
+    fx_ok(s, vgpu_store_tenant_add,
+          "{\"name\": \"old\", \"pool\": \"A\", \"share\": 30, \"bind_uid\": 1234}");
+    vgpu_store_close(s);
+    db = raw(path); /* back to what schema 2 wrote */
+    raw_exec(db, "DROP TRIGGER tenants_one_binding_insert; DROP TRIGGER tenants_one_binding_update;"
+                 " DROP INDEX tenants_bind_gid; ALTER TABLE tenants DROP COLUMN bind_gid;"
+                 " PRAGMA user_version = 2");
+    sqlite3_close(db);
+    s = fx_open(path);
+    t = vgpu_store_tenant(s, "old");
+    assert_int_equal(json_integer_value(json_object_get(t, "share")), 30);
+    assert_int_equal(json_integer_value(json_object_get(t, "bind_uid")), 1234);
+    assert_true(json_is_null(json_object_get(t, "bind_gid")));
+    json_decref(t);
+    fx_ok(s, vgpu_store_tenant_set, "{\"name\": \"old\", \"bind_uid\": null, \"bind_gid\": 77}");
+    vgpu_store_close(s);
+    db = raw(path);
+    assert_int_equal(raw_int(db, "PRAGMA user_version"), VGPU_STORE_SCHEMA);
+    assert_int_equal(raw_int(db, "SELECT bind_gid FROM tenants WHERE name = 'old'"), 77);
+    sqlite3_close(db);
+    free(path);
+    fx_rmdir(dir);
+}
+
 static void test_memory_database(void **unused)
 {
     struct vgpu_store *s = fx_open(":memory:");
@@ -123,7 +157,10 @@ static void test_refuses_newer_schema(void **unused)
     assert_int_equal(vgpu_store_open(path, &s, &e), -EBUSY);
     assert_null(s);
     assert_string_equal(e.code, "conflict");
-    assert_string_equal(e.msg, "database schema 99 is newer than this vgpud (2)");
+    char want[80];
+    snprintf(want, sizeof(want), "database schema 99 is newer than this vgpud (%d)",
+             VGPU_STORE_SCHEMA);
+    assert_string_equal(e.msg, want);
     db = raw(path);
     assert_int_equal(raw_int(db, "PRAGMA user_version"), 99);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'tenants'"), 0);
@@ -255,6 +292,16 @@ static void test_constraints_hold_without_the_store(void **unused)
     expect_refused(db, T "('t', NULL, 'Z', 'low', 0, 0, 0, 0, 0, NULL, NULL, 'active', 0, 0)");
     expect_refused(db, T "('ok', NULL, 'A', 'low', 0, 0, 0, 0, 0, NULL, NULL, 'active', 0, 0)");
 #undef T
+    /* schema 3: a gid binding, unique, never beside another binding */
+    expect_refused(db, "UPDATE tenants SET bind_gid = 4294967295 WHERE name = 'ok'");
+    expect_refused(db, "UPDATE tenants SET bind_gid = 'staff' WHERE name = 'ok'");
+    raw_exec(db, "UPDATE tenants SET bind_gid = 100 WHERE name = 'ok'");
+    expect_refused(db, "UPDATE tenants SET bind_uid = 5 WHERE name = 'ok'");
+    expect_refused(db, "UPDATE tenants SET bind_cgroup = '/x' WHERE name = 'ok'");
+    expect_refused(db, "INSERT INTO tenants (name, pool, priority, memory, share, rate, burst,"
+                       " max_inflight, bind_gid, state, created, updated)"
+                       " VALUES ('g', 'A', 'low', 0, 0, 0, 0, 0, 100, 'active', 0, 0)");
+    raw_exec(db, "UPDATE tenants SET bind_gid = NULL WHERE name = 'ok'");
     expect_refused(db, "DELETE FROM pools WHERE name = 'A'"); /* a tenant uses it */
     expect_refused(db, "INSERT INTO pool_gpus (pool, gpu_uuid) VALUES ('A', 'GPU-none')");
     expect_refused(db,
@@ -266,6 +313,7 @@ static void test_constraints_hold_without_the_store(void **unused)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_migrates_new_and_empty_files),
+    cmocka_unit_test(test_migrates_schema_2),
     cmocka_unit_test(test_memory_database),
     cmocka_unit_test(test_refuses_newer_schema),
     cmocka_unit_test(test_failed_migration_changes_nothing),
