@@ -5,7 +5,9 @@
 #   - pools map to the GPUs (one pool per GPU);
 #   - a PyTorch process started by vgpu-run as a tenant attaches to vgpud
 #     (managed mode: status lists it), gets its limit from vgpud, and sees a
-#     change made with vgpu-admin while it runs.
+#     change made with vgpu-admin while it runs;
+#   - a tenant bound to a group serves two users of that group (its memory
+#     limit holds for them) and no one outside it.
 # Needs build-gpu/ (VGPU_BUILD) with bin/{vgpud,vgpu-admin,vgpu-run} and
 # lib/libvgpu.so, plus the shared libraries the GPU machine lacks in lib/.
 set -u
@@ -63,6 +65,31 @@ admin status --json >"$out/status-running.json"
 for i in $(seq 0 $((n - 1))); do admin tenant set "t$i" --memory 12GiB; touch "$tmp/go$i"; done
 for i in $(seq 0 $((n - 1))); do eval "wait \$pid$i"; done
 admin status >"$out/status-after.txt"
+
+# A tenant bound to a group: processes of two users of that group (neither
+# an admin, neither naming a tenant) join it by themselves and get its
+# limit; a user outside the group gets no tenant. vgpu-work allocates on
+# GPU 0 through the real driver. The binaries go where those users can read.
+admin tenant add g0 --pool P0 --memory 6GiB --bind-gid 4242 >/dev/null
+mkdir -p "$tmp/gb" && cp -r "$build/bin" "$build/lib" "$tmp/gb/" && chmod -R a+rX "$tmp" &&
+    chmod 755 "$tmp"
+as_user() { # uid gid args...
+    u=$1 g=$2
+    shift 2
+    LD_LIBRARY_PATH="$tmp/gb/lib" setpriv --reuid "$u" --regid "$g" --clear-groups \
+        "$tmp/gb/bin/vgpu-run" --socket "$tmp/s" -- "$tmp/gb/bin/vgpu-work" "$@"
+}
+{
+    as_user 4243 4242 --mem 4GiB --duration 0.2 >/dev/null 2>&1
+    echo "member_4243_4GiB $?"
+    as_user 4244 4242 --mem 4GiB --duration 0.2 >/dev/null 2>&1
+    echo "member_4244_4GiB $?"
+    as_user 4244 4242 --mem 7GiB --duration 0.2 >/dev/null 2>&1
+    echo "member_4244_7GiB $?"
+    as_user 4245 4246 --mem 1GiB --duration 0.2 >/dev/null 2>&1
+    echo "outsider_1GiB $?"
+    stat -c "account_mode %a group %g" "/dev/shm/$VGPU_ACCOUNT_PREFIX.g0"
+} >"$out/group.txt" 2>&1
 kill $vgpud
 wait $vgpud 2>/dev/null
 
@@ -88,6 +115,7 @@ for i in range(n):
                            "total_after_change": int(lines.get("after", -1))})
 running = json.load(open(out + "/status-running.json"))
 res["clients_while_running"] = sorted(c["tenant"] for c in running.get("clients", []))
+res["group_bound"] = open(out + "/group.txt").read().splitlines()
 print(json.dumps(res, indent=1))
 json.dump(res, open(out + "/summary.json", "w"), indent=1)
 PY
