@@ -7,7 +7,9 @@
 #     (managed mode: status lists it), gets its limit from vgpud, and sees a
 #     change made with vgpu-admin while it runs;
 #   - a tenant bound to a group serves two users of that group (its memory
-#     limit holds for them) and no one outside it.
+#     limit holds for them) and no one outside it; likewise a tenant bound
+#     to a cgroup (v2; mounted under the temporary directory when
+#     /sys/fs/cgroup is not v2) for a process in a cgroup below it.
 # Needs build-gpu/ (VGPU_BUILD) with bin/{vgpud,vgpu-admin,vgpu-run} and
 # lib/libvgpu.so, plus the shared libraries the GPU machine lacks in lib/.
 set -u
@@ -90,6 +92,31 @@ as_user() { # uid gid args...
     echo "outsider_1GiB $?"
     stat -c "account_mode %a group %g" "/dev/shm/$VGPU_ACCOUNT_PREFIX.g0"
 } >"$out/group.txt" 2>&1
+
+# A tenant bound to a cgroup (v2): a process of a non-admin user that is in
+# it, or in a cgroup below it, joins it; the same user outside gets none.
+cg=/sys/fs/cgroup
+if [ "$(stat -fc %T $cg)" != cgroup2fs ]; then
+    mkdir -p "$tmp/cg" && mount -t cgroup2 none "$tmp/cg" && cg=$tmp/cg
+fi
+job=vgpu-bench-$$
+{
+    mkdir -p "$cg/$job/step0" && admin tenant add c0 --pool P0 --memory 3GiB --bind-cgroup "/$job" &&
+        echo "bound /$job"
+    in_cgroup() { # args... : as uid 4250 in $job/step0
+        sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$cg/$job/step0" \
+            env LD_LIBRARY_PATH="$tmp/gb/lib" setpriv --reuid 4250 --regid 4250 --clear-groups \
+            "$tmp/gb/bin/vgpu-run" --socket "$tmp/s" -- "$tmp/gb/bin/vgpu-work" "$@"
+    }
+    in_cgroup --mem 2GiB --duration 0.2 >/dev/null 2>&1
+    echo "in_cgroup_2GiB $?"
+    in_cgroup --mem 4GiB --duration 0.2 >/dev/null 2>&1
+    echo "in_cgroup_4GiB $?"
+    as_user 4250 4250 --mem 1GiB --duration 0.2 >/dev/null 2>&1
+    echo "outside_1GiB $?"
+    rmdir "$cg/$job/step0" "$cg/$job"
+    [ "$cg" = "$tmp/cg" ] && umount "$tmp/cg"
+} >"$out/cgroup.txt" 2>&1
 kill $vgpud
 wait $vgpud 2>/dev/null
 
@@ -116,6 +143,7 @@ for i in range(n):
 running = json.load(open(out + "/status-running.json"))
 res["clients_while_running"] = sorted(c["tenant"] for c in running.get("clients", []))
 res["group_bound"] = open(out + "/group.txt").read().splitlines()
+res["cgroup_bound"] = open(out + "/cgroup.txt").read().splitlines()
 print(json.dumps(res, indent=1))
 json.dump(res, open(out + "/summary.json", "w"), indent=1)
 PY
