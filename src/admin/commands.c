@@ -324,7 +324,8 @@ static void print_tenant(const json_t *t)
     else if (json_is_string(json_object_get(t, "bind_cgroup")))
         printf("bound to cgroup %s\n", str(t, "bind_cgroup"));
     else
-        printf("bound to nothing (admins start its processes with vgpu-run --tenant or issue tokens)\n");
+        printf("bound to nothing (admins start its processes with vgpu-run --tenant or issue "
+               "tokens)\n");
 }
 
 static int cmd_tenant(struct admin *a, int argc, char **argv)

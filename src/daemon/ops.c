@@ -228,8 +228,8 @@ static bool below(const char *cgroup, const char *bound)
 /* client.attach {tenant?, token?}: a process (libvgpu.so) joins a tenant.
  * Which one is decided by an admin-issued token, or by what the kernel says
  * about the peer (uid, groups, cgroup), never by the request alone: a named
- * tenant must be bound to the peer's uid, one of its groups or its cgroup, unless the peer is an admin
- * (vgpu-run --tenant T as root). */
+ * tenant must be bound to the peer's uid, one of its groups or its cgroup, unless the peer is an
+ * admin (vgpu-run --tenant T as root). */
 static json_t *op_attach(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
 {
     const char *want = json_string_value(json_object_get(args, "tenant"));

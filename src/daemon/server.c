@@ -199,8 +199,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
     c->d = d;
     c->peer = (struct vgpu_peer){.pid = cred.pid, .uid = cred.uid, .gid = cred.gid};
-    c->peer.admin =
-        cred.uid == 0 || (d->have_admin_gid && in_group(&c->peer, d->admin_gid));
+    c->peer.admin = cred.uid == 0 || (d->have_admin_gid && in_group(&c->peer, d->admin_gid));
     c->bev = bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!c->bev) {
         free(c);

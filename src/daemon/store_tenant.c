@@ -29,10 +29,9 @@
 
 static json_t *row_json(sqlite3_stmt *st)
 {
-    static const char *const keys[] = {"name",         "vm_id",    "pool",        "priority",
-                                       "memory",       "share",    "rate",        "burst",
-                                       "max_inflight", "bind_uid", "bind_gid",    "bind_cgroup",
-                                       "state"};
+    static const char *const keys[] = {
+        "name",  "vm_id",        "pool",     "priority", "memory",      "share", "rate",
+        "burst", "max_inflight", "bind_uid", "bind_gid", "bind_cgroup", "state"};
     json_t *o = json_object();
 
     for (int i = 0; o && i < (int)(sizeof(keys) / sizeof(keys[0])); i++) {
@@ -226,8 +225,8 @@ static int write_tenant(struct vgpu_store *s, const struct vgpu__tenant *t, bool
 static int add_tx(struct vgpu_store *s, void *ctx, struct vgpu_err *err)
 {
     const struct vgpu__args *a = ctx;
-    struct vgpu__tenant t = {.vm_id = -1, .priority = "medium", .bind_uid = -1, .bind_gid = -1,
-                              .state = "active"};
+    struct vgpu__tenant t = {
+        .vm_id = -1, .priority = "medium", .bind_uid = -1, .bind_gid = -1, .state = "active"};
     int64_t n;
     int rc;
 

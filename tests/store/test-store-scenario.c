@@ -17,12 +17,12 @@ static json_t *tenant(const char *name, json_int_t vm_id, const char *pool, cons
                       json_int_t memory, json_int_t share, json_int_t rate, json_int_t burst,
                       json_int_t max_inflight, json_t *bind_uid, json_t *bind_cgroup)
 {
-    json_t *t =
-        json_pack("{s:s, s:o, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:s}", "name", name,
-                  "vm_id", vm_id > 0 ? json_integer(vm_id) : json_null(), "pool", pool, "priority",
-                  priority, "memory", memory, "share", share, "rate", rate, "burst", burst,
-                  "max_inflight", max_inflight, "bind_uid", bind_uid ? bind_uid : json_null(),
-                  "bind_gid", json_null(), "bind_cgroup", bind_cgroup ? bind_cgroup : json_null(), "state", "active");
+    json_t *t = json_pack("{s:s, s:o, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:s}",
+                          "name", name, "vm_id", vm_id > 0 ? json_integer(vm_id) : json_null(),
+                          "pool", pool, "priority", priority, "memory", memory, "share", share,
+                          "rate", rate, "burst", burst, "max_inflight", max_inflight, "bind_uid",
+                          bind_uid ? bind_uid : json_null(), "bind_gid", json_null(), "bind_cgroup",
+                          bind_cgroup ? bind_cgroup : json_null(), "state", "active");
     assert_non_null(t);
     return t;
 }
@@ -345,10 +345,10 @@ static void test_tenant_for(void **unused)
     const long g[] = {100, 2000, 3000}, other[] = {100, 3000};
     assert_for_groups(s, 1001, g, 3, NULL, "vm-4");
     assert_for_groups(s, 1001, other, 2, NULL, NULL);
-    assert_for_groups(s, 1000, g, 3, NULL, "vm-1");             /* the uid before the group */
-    assert_for_groups(s, 1001, g, 3, "/vgpu/vm-2/x", "vm-2");   /* the cgroup before the group */
+    assert_for_groups(s, 1000, g, 3, NULL, "vm-1");           /* the uid before the group */
+    assert_for_groups(s, 1001, g, 3, "/vgpu/vm-2/x", "vm-2"); /* the cgroup before the group */
     fx_ok(s, vgpu_store_tenant_set, "{\"name\": \"vm-5\", \"bind_gid\": 100}");
-    assert_for_groups(s, 1001, g, 3, NULL, "vm-5");             /* the first group that has one */
+    assert_for_groups(s, 1001, g, 3, NULL, "vm-5"); /* the first group that has one */
     json_t *t = vgpu_store_tenant(s, "vm-4");
     assert_int_equal(json_integer_value(json_object_get(t, "bind_gid")), 2000);
     json_decref(t);
