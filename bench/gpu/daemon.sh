@@ -90,7 +90,11 @@ as_user() { # uid gid args...
     echo "member_4244_7GiB $?"
     as_user 4245 4246 --mem 1GiB --duration 0.2 >/dev/null 2>&1
     echo "outsider_1GiB $?"
-    stat -c "account_mode %a group %g" "/dev/shm/$VGPU_ACCOUNT_PREFIX.g0"
+    for who in 4243:4242 4247:4242 4245:4246; do # members (one never attached), an outsider
+        setpriv --reuid "${who%:*}" --regid "${who#*:}" --clear-groups \
+            test -w "/dev/shm/$VGPU_ACCOUNT_PREFIX.g0"
+        echo "account_writable_by_$who $?"
+    done
 } >"$out/group.txt" 2>&1
 
 # A tenant bound to a cgroup (v2): a process of a non-admin user that is in

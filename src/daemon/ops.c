@@ -278,8 +278,8 @@ static json_t *op_attach(struct vgpud *d, struct vgpu_peer *peer, const json_t *
     gid_t group = json_is_integer(bgid) ? (gid_t)json_integer_value(bgid) : (gid_t)-1;
     apply_tenant(d, t);
     if ((peer->uid != 0 || group != (gid_t)-1) &&
-        vgpu_acct_chown(name, peer->uid != 0 ? peer->uid : (uid_t)-1, group) != 0)
-        vgpu_warn("cannot give tenant %s's account to uid %u", name, (unsigned)peer->uid);
+        vgpu_acct_grant(name, peer->uid != 0 ? peer->uid : (uid_t)-1, group) != 0)
+        vgpu_warn("cannot open tenant %s's account to uid %u", name, (unsigned)peer->uid);
     vgpu_strlcpy(peer->tenant, name, sizeof(peer->tenant));
     vgpu_info("client pid %d uid %u attached to tenant %s", (int)peer->pid, (unsigned)peer->uid,
               name);

@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static int init_region(struct vgpu_acct *a, const char *tenant)
@@ -112,16 +113,92 @@ struct vgpu_acct *vgpu_acct_map_existing(const char *tenant)
     return a;
 }
 
-int vgpu_acct_chown(const char *tenant, uid_t uid, gid_t gid)
+/* POSIX access ACLs as the kernel stores them in the system.posix_acl_access
+ * attribute: a version word, then entries sorted by tag, then by id. */
+#define ACL_XATTR "system.posix_acl_access"
+#define ACL_VERSION 2
+#define ACL_MAX 128 /* entries; past this the grant falls back to ownership */
+enum {
+    ACL_USER_OBJ = 1,
+    ACL_USER = 2,
+    ACL_GROUP_OBJ = 4,
+    ACL_GROUP = 8,
+    ACL_MASK = 16,
+    ACL_OTHER = 32
+};
+#define ACL_NO_ID 0xffffffffu
+struct acl_entry {
+    uint16_t tag, perm;
+    uint32_t id;
+};
+
+static int acl_order(const void *x, const void *y)
+{
+    const struct acl_entry *a = x, *b = y;
+    if (a->tag != b->tag)
+        return a->tag < b->tag ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* Adds `tag` `id` with read+write unless present; false when full. */
+static bool acl_add(struct acl_entry *e, int *n, uint16_t tag, uint32_t id)
+{
+    for (int i = 0; i < *n; i++)
+        if (e[i].tag == tag && e[i].id == id)
+            return true;
+    if (*n >= ACL_MAX)
+        return false;
+    e[(*n)++] = (struct acl_entry){tag, 6, id};
+    return true;
+}
+
+/* Grants read+write on fd to uid and gid ((uid_t)-1 / (gid_t)-1: none) by
+ * ACL entries next to those already there. 0, or -errno (-EOPNOTSUPP where
+ * the file system has no ACLs, -ENOSPC when the ACL is full). */
+static int acl_grant(int fd, uid_t uid, gid_t gid)
+{
+    unsigned char buf[4 + (ACL_MAX + 8) * sizeof(struct acl_entry)];
+    struct acl_entry e[ACL_MAX + 8];
+    uint32_t version = ACL_VERSION;
+    int n = 0;
+    ssize_t len = fgetxattr(fd, ACL_XATTR, buf, sizeof(buf));
+    if (len >= 4 && (size_t)(len - 4) % sizeof(e[0]) == 0 &&
+        (size_t)(len - 4) / sizeof(e[0]) <= ACL_MAX) {
+        n = (int)((size_t)(len - 4) / sizeof(e[0]));
+        memcpy(e, buf + 4, (size_t)n * sizeof(e[0]));
+    } else if (len < 0 && errno != ENODATA) {
+        return -errno;
+    } else { /* no ACL yet: the region's 0600 */
+        e[n++] = (struct acl_entry){ACL_USER_OBJ, 6, ACL_NO_ID};
+        e[n++] = (struct acl_entry){ACL_GROUP_OBJ, 0, ACL_NO_ID};
+        e[n++] = (struct acl_entry){ACL_OTHER, 0, ACL_NO_ID};
+    }
+    if ((uid != (uid_t)-1 && !acl_add(e, &n, ACL_USER, (uint32_t)uid)) ||
+        (gid != (gid_t)-1 && !acl_add(e, &n, ACL_GROUP, (uint32_t)gid)))
+        return -ENOSPC;
+    for (int i = 0; i < n; i++)
+        if (e[i].tag == ACL_MASK)
+            e[i].perm = 6;
+    acl_add(e, &n, ACL_MASK, ACL_NO_ID);
+    qsort(e, (size_t)n, sizeof(e[0]), acl_order);
+    memcpy(buf, &version, 4);
+    memcpy(buf + 4, e, (size_t)n * sizeof(e[0]));
+    return fsetxattr(fd, ACL_XATTR, buf, 4 + (size_t)n * sizeof(e[0]), 0) == 0 ? 0 : -errno;
+}
+
+int vgpu_acct_grant(const char *tenant, uid_t uid, gid_t gid)
 {
     char name[128];
     region_name(tenant, name, sizeof(name));
     int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
-    int rc = fchown(fd, uid, gid) == 0 ? 0 : -errno;
-    if (rc == 0 && gid != (gid_t)-1 && fchmod(fd, 0660) != 0)
-        rc = -errno;
+    int rc = acl_grant(fd, uid, gid);
+    if (rc != 0) { /* no ACLs here: hand the region over instead */
+        rc = fchown(fd, uid, gid) == 0 ? 0 : -errno;
+        if (rc == 0 && gid != (gid_t)-1 && fchmod(fd, 0660) != 0)
+            rc = -errno;
+    }
     close(fd);
     return rc;
 }

@@ -70,12 +70,14 @@ struct vgpu_acct *vgpu_acct_open(const char *tenant);
  * status); NULL otherwise. */
 struct vgpu_acct *vgpu_acct_map_existing(const char *tenant);
 void vgpu_acct_unmap(struct vgpu_acct *a);
-/* Gives the region of `tenant` to `uid` (vgpud, for a tenant bound to a
- * user: its processes must be able to map it); with gid other than
- * (gid_t)-1 also to that group, readable and writable by it (a tenant bound
- * to a group: every member maps the one region). uid (uid_t)-1 keeps the
- * owner. 0 or -errno. */
-int vgpu_acct_chown(const char *tenant, uid_t uid, gid_t gid);
+/* Lets `uid` and the members of `gid` ((uid_t)-1 / (gid_t)-1: none) map the
+ * region of `tenant` (vgpud, when a process attaches: a tenant bound to a
+ * group, a cgroup or reached by token may have processes of several users
+ * at once). Access accumulates as POSIX ACL entries, so granting one user
+ * never takes the region from another; where the file system has no ACLs
+ * (or 128 entries are used) the region is handed to uid and gid instead.
+ * 0 or -errno. */
+int vgpu_acct_grant(const char *tenant, uid_t uid, gid_t gid);
 /* Sets the limits of the device slot for `uuid`, creating it if new, and
  * marks it managed: the control plane's word, whoever runs. -1 when the
  * table is full. */

@@ -18,6 +18,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -416,6 +417,21 @@ static void test_clients_are_bound_by_identity(void **state)
     assert_int_equal(admin(NULL, NULL, "tenant", "rm", "nob", NULL), 0);
 }
 
+/* Whether uid:gid (no supplementary groups) can open tenant's account for
+ * writing, as libvgpu.so does. */
+static bool can_map(uid_t uid, gid_t gid, const char *tenant)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/dev/shm/vgputest-daemon.%s", tenant);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
+            _exit(99);
+        _exit(open(path, O_RDWR | O_CLOEXEC) >= 0 ? 0 : 1);
+    }
+    return vt_wait(pid, TIMEOUT_MS) == 0;
+}
+
 /* A tenant bound to a group serves every member: two users of the group
  * share it (and its account), one outside it is refused. */
 static void test_clients_are_bound_by_group(void **state)
@@ -439,10 +455,11 @@ static void test_clients_are_bound_by_group(void **state)
                     "--mem", "2GiB",     "--duration", "0.1", NULL};
     assert_int_equal(run_as(4243, 4242, fits, NULL, NULL), 0); /* a member */
     assert_int_equal(run_as(4244, 4242, fits, NULL, NULL), 0); /* another one, same account */
-    struct stat st; /* which every member may map, whoever attached last */
-    assert_int_equal(stat("/dev/shm/vgputest-daemon.grp", &st), 0);
-    assert_int_equal(st.st_gid, 4242);
-    assert_int_equal(st.st_mode & 0777, 0660);
+    /* every member may map its account, whoever attached last; others may not */
+    assert_true(can_map(4243, 4242, "grp"));
+    assert_true(can_map(4244, 4242, "grp"));
+    assert_true(can_map(4247, 4242, "grp")); /* a member who has not attached yet */
+    assert_false(can_map(4245, 4246, "grp"));
     assert_int_equal(run_as(4244, 4242, over, NULL, NULL), 1); /* the tenant's limit holds */
     assert_int_equal(run_as(4245, 4246, fits, NULL, NULL), 1); /* not a member: no tenant */
     assert_int_equal(admin(NULL, NULL, "tenant", "rm", "grp", NULL), 0);
@@ -506,6 +523,12 @@ static void test_tokens_admit_to_their_tenant(void **state)
     assert_int_equal(run_as_nobody_token(fits, NULL, token), 0); /* admitted to tk */
     assert_int_equal(run_as_nobody_token(over, NULL, token), 1); /* and held to its 1 GiB */
     assert_int_equal(run_as_nobody_token(fits, err, "vgpu_0000"), 1);
+    /* A second user with the token: both may map the account afterwards (one
+     * attaching never takes it from the other, who may be about to map it). */
+    assert_int_equal(run_as(4250, 4250, fits, NULL, token), 0);
+    assert_true(can_map(65534, 65534, "tk"));
+    assert_true(can_map(4250, 4250, "tk"));
+    assert_false(can_map(4251, 4251, "tk"));
 
     /* Listed (by id, never the token), then revoked: it admits no one. */
     json_t *list = NULL;
