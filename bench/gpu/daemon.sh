@@ -95,6 +95,14 @@ as_user() { # uid gid args...
             test -w "/dev/shm/$VGPU_ACCOUNT_PREFIX.g0"
         echo "account_writable_by_$who $?"
     done
+    admin tenant set g0 --bind-gid 4300 >/dev/null # bound elsewhere: the members lose it
+    setpriv --reuid 4243 --regid 4242 --clear-groups test -w "/dev/shm/$VGPU_ACCOUNT_PREFIX.g0"
+    echo "after_rebind_writable_by_4243:4242 $?"
+    as_user 4243 4242 --mem 1GiB --duration 0.2 >/dev/null 2>&1
+    echo "after_rebind_member_4243_1GiB $?"
+    admin tenant rm g0 >/dev/null
+    test -e "/dev/shm/$VGPU_ACCOUNT_PREFIX.g0"
+    echo "account_exists_after_rm $?"
 } >"$out/group.txt" 2>&1
 
 # A tenant bound to a cgroup (v2): a process of a non-admin user that is in

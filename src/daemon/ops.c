@@ -175,8 +175,44 @@ MUTATION(op_pool_rm, vgpu_store_pool_rm(d->store, args, &e), (void)0)
 MUTATION(op_assign, vgpu_store_assign_gpu(d->store, args, &e), vgpud_apply_all(d))
 MUTATION(op_unassign, vgpu_store_unassign_gpu(d->store, args, &e), (void)0)
 MUTATION(op_tenant_add, vgpu_store_tenant_add(d->store, args, &e), vgpud_apply_all(d))
-MUTATION(op_tenant_set, vgpu_store_tenant_set(d->store, args, &e), apply_named(d, args))
-MUTATION(op_tenant_rm, vgpu_store_tenant_rm(d->store, args, &e), (void)0)
+/* A tenant's bindings changed: the users granted its account so far may no
+ * longer be admitted; those who are get their grant again at their next
+ * attach. */
+static void bindings_changed(const json_t *args)
+{
+    const char *name = json_string_value(json_object_get(args, "name"));
+    if (name &&
+        (json_object_get(args, "bind_uid") || json_object_get(args, "bind_gid") ||
+         json_object_get(args, "bind_cgroup")) &&
+        vgpu_acct_revoke(name) != 0)
+        vgpu_warn("cannot take back the grants on tenant %s's account", name);
+}
+
+/* A token was revoked: whoever it admitted loses the accounts it opened (of
+ * any tenant: revoking needs no lookup of which one). */
+static void revoke_all(struct vgpud *d)
+{
+    json_t *tenants = vgpu_store_tenants(d->store, NULL), *t;
+    size_t i;
+    json_array_foreach(tenants, i, t)
+    {
+        const char *name = json_string_value(json_object_get(t, "name"));
+        if (vgpu_acct_revoke(name) != 0)
+            vgpu_warn("cannot take back the grants on tenant %s's account", name);
+    }
+    json_decref(tenants);
+}
+
+static void remove_account(const json_t *args)
+{
+    const char *name = json_string_value(json_object_get(args, "name"));
+    if (name && vgpu_acct_remove(name) != 0)
+        vgpu_warn("cannot remove tenant %s's account", name);
+}
+
+MUTATION(op_tenant_set, vgpu_store_tenant_set(d->store, args, &e),
+         (bindings_changed(args), apply_named(d, args)))
+MUTATION(op_tenant_rm, vgpu_store_tenant_rm(d->store, args, &e), remove_account(args))
 MUTATION(op_quarantine, vgpu_store_tenant_state(d->store, args, "quarantined", &e), (void)0)
 MUTATION(op_release, vgpu_store_tenant_state(d->store, args, "active", &e), (void)0)
 MUTATION(op_weights_set, vgpu_store_set_weights(d->store, args, &e), (void)0)
@@ -300,7 +336,7 @@ static json_t *op_tokens(struct vgpud *d, struct vgpu_peer *peer, const json_t *
     return vgpu_proto_ok(vgpu_store_tokens(d->store));
 }
 
-MUTATION(op_token_revoke, vgpu_store_token_revoke(d->store, args, &e), (void)0)
+MUTATION(op_token_revoke, vgpu_store_token_revoke(d->store, args, &e), revoke_all(d))
 
 static json_t *op_weights(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
 {

@@ -203,6 +203,29 @@ int vgpu_acct_grant(const char *tenant, uid_t uid, gid_t gid)
     return rc;
 }
 
+int vgpu_acct_revoke(const char *tenant)
+{
+    char name[128];
+    region_name(tenant, name, sizeof(name));
+    int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -errno;
+    int rc = 0;
+    if (fremovexattr(fd, ACL_XATTR) != 0 && errno != ENODATA && errno != EOPNOTSUPP)
+        rc = -errno;
+    if (rc == 0 && (fchown(fd, geteuid(), getegid()) != 0 || fchmod(fd, 0600) != 0))
+        rc = -errno;
+    close(fd);
+    return rc;
+}
+
+int vgpu_acct_remove(const char *tenant)
+{
+    char name[128];
+    region_name(tenant, name, sizeof(name));
+    return shm_unlink(name) == 0 || errno == ENOENT ? 0 : -errno;
+}
+
 void vgpu_acct_unmap(struct vgpu_acct *a)
 {
     if (a)

@@ -78,6 +78,14 @@ void vgpu_acct_unmap(struct vgpu_acct *a);
  * (or 128 entries are used) the region is handed to uid and gid instead.
  * 0 or -errno. */
 int vgpu_acct_grant(const char *tenant, uid_t uid, gid_t gid);
+/* Takes back every grant: the region is the caller's alone again (mode
+ * 0600, no ACL). Processes that mapped it keep their mapping; the users
+ * still admitted are granted again when they next attach. 0 (also when
+ * there is no region) or -errno. */
+int vgpu_acct_revoke(const char *tenant);
+/* Removes the region's name (tenant removed): a tenant made later under the
+ * same name starts from a new one. Mappings stay valid. 0 or -errno. */
+int vgpu_acct_remove(const char *tenant);
 /* Sets the limits of the device slot for `uuid`, creating it if new, and
  * marks it managed: the control plane's word, whoever runs. -1 when the
  * table is full. */

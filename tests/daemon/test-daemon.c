@@ -462,7 +462,12 @@ static void test_clients_are_bound_by_group(void **state)
     assert_false(can_map(4245, 4246, "grp"));
     assert_int_equal(run_as(4244, 4242, over, NULL, NULL), 1); /* the tenant's limit holds */
     assert_int_equal(run_as(4245, 4246, fits, NULL, NULL), 1); /* not a member: no tenant */
+    /* Bound elsewhere: the old members lose the account; removed: it is gone. */
+    assert_int_equal(admin(NULL, NULL, "tenant", "set", "grp", "--bind-gid", "4300", NULL), 0);
+    assert_false(can_map(4243, 4242, "grp"));
+    assert_false(can_map(4247, 4242, "grp"));
     assert_int_equal(admin(NULL, NULL, "tenant", "rm", "grp", NULL), 0);
+    assert_int_equal(access("/dev/shm/vgputest-daemon.grp", F_OK), -1);
 }
 
 /* How many clients of `tenant` status lists. */
@@ -543,6 +548,8 @@ static void test_tokens_admit_to_their_tenant(void **state)
     assert_int_equal(admin(NULL, NULL, "token", "revoke", id, NULL), 0);
     json_decref(list);
     assert_int_equal(run_as_nobody_token(fits, err, token), 1);
+    assert_false(can_map(65534, 65534, "tk")); /* and those it admitted lose the account */
+    assert_false(can_map(4250, 4250, "tk"));
     assert_int_equal(admin(NULL, NULL, "token", "revoke", "deadbeef", NULL), 1);
     assert_int_equal(admin(NULL, NULL, "token", "create", NULL), 2);
     assert_int_equal(admin(NULL, NULL, "tenant", "rm", "tk", NULL), 0);
