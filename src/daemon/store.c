@@ -402,11 +402,15 @@ cleanup:
     return rc;
 }
 
-void vgpu_store_close(struct vgpu_store *s)
+int vgpu_store_close(struct vgpu_store *s)
 {
+    int rc = 0;
     if (!s)
-        return;
-    if (s->db && sqlite3_close(s->db) != SQLITE_OK)
+        return 0;
+    if (s->db && sqlite3_close(s->db) != SQLITE_OK) {
         vgpu_error("store: closing the database: %s", sqlite3_errmsg(s->db));
+        rc = -EBUSY;
+    }
     free(s);
+    return rc;
 }

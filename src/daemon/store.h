@@ -63,7 +63,9 @@ struct vgpu_err {
  * migrates the database at `path`; ":memory:" is a private in-memory one.
  * A database of a newer schema is refused (conflict). */
 int vgpu_store_open(const char *path, struct vgpu_store **out, struct vgpu_err *err);
-void vgpu_store_close(struct vgpu_store *s);
+/* 0, or -EBUSY when a statement was left unfinalized (a store bug: the
+ * connection then stays open, and is logged). */
+int vgpu_store_close(struct vgpu_store *s);
 
 /* GPUs: a scan's GPUs are upserted (state "present"); known GPUs the scan
  * did not see become "missing" (kept, with their pool assignments). A scan

@@ -56,7 +56,9 @@ static int create_tx(struct vgpu_store *s, void *p, struct vgpu_err *err)
         sqlite3_bind_null(st, 2);
     sqlite3_bind_int(st, 3, c->admin);
     sqlite3_bind_int64(st, 4, vgpu__now());
-    return vgpu__step_done(s, st, err);
+    int rc = vgpu__step_done(s, st, err);
+    sqlite3_finalize(st);
+    return rc;
 }
 
 int vgpu_store_token_create(struct vgpu_store *s, const json_t *args, char *token, size_t len,
@@ -150,7 +152,9 @@ static int revoke_tx(struct vgpu_store *s, void *p, struct vgpu_err *err)
     if (!st)
         return -EIO;
     sqlite3_bind_text(st, 1, pattern, -1, SQLITE_TRANSIENT);
-    return vgpu__step_done(s, st, err);
+    rc = vgpu__step_done(s, st, err);
+    sqlite3_finalize(st);
+    return rc;
 }
 
 int vgpu_store_token_revoke(struct vgpu_store *s, const json_t *args, struct vgpu_err *err)

@@ -114,7 +114,8 @@ struct vgpu_acct *vgpu_acct_map_existing(const char *tenant)
 }
 
 /* POSIX access ACLs as the kernel stores them in the system.posix_acl_access
- * attribute: a version word, then entries sorted by tag, then by id. */
+ * attribute: a version word, then entries sorted by tag, then by id, all
+ * little-endian (as the hosts CUDA runs on are). */
 #define ACL_XATTR "system.posix_acl_access"
 #define ACL_VERSION 2
 #define ACL_MAX 128 /* entries; past this the grant falls back to ownership */
@@ -162,24 +163,27 @@ static int acl_grant(int fd, uid_t uid, gid_t gid)
     uint32_t version = ACL_VERSION;
     int n = 0;
     ssize_t len = fgetxattr(fd, ACL_XATTR, buf, sizeof(buf));
-    if (len >= 4 && (size_t)(len - 4) % sizeof(e[0]) == 0 &&
-        (size_t)(len - 4) / sizeof(e[0]) <= ACL_MAX) {
+    if (len < 0 && errno != ENODATA)
+        return -errno; /* EOPNOTSUPP: no ACLs here; ERANGE: more than we keep */
+    if (len >= 0) {    /* the kernel's own: a version word, then whole entries */
+        uint32_t v;
+        if (len < 4 || (size_t)(len - 4) % sizeof(e[0]) != 0 ||
+            (size_t)(len - 4) / sizeof(e[0]) > ACL_MAX || (memcpy(&v, buf, 4), v) != ACL_VERSION)
+            return -EINVAL;
         n = (int)((size_t)(len - 4) / sizeof(e[0]));
         memcpy(e, buf + 4, (size_t)n * sizeof(e[0]));
-    } else if (len < 0 && errno != ENODATA) {
-        return -errno;
     } else { /* no ACL yet: the region's 0600 */
         e[n++] = (struct acl_entry){ACL_USER_OBJ, 6, ACL_NO_ID};
         e[n++] = (struct acl_entry){ACL_GROUP_OBJ, 0, ACL_NO_ID};
         e[n++] = (struct acl_entry){ACL_OTHER, 0, ACL_NO_ID};
     }
-    if ((uid != (uid_t)-1 && !acl_add(e, &n, ACL_USER, (uint32_t)uid)) ||
+    if (!acl_add(e, &n, ACL_MASK, ACL_NO_ID) ||
+        (uid != (uid_t)-1 && !acl_add(e, &n, ACL_USER, (uint32_t)uid)) ||
         (gid != (gid_t)-1 && !acl_add(e, &n, ACL_GROUP, (uint32_t)gid)))
         return -ENOSPC;
     for (int i = 0; i < n; i++)
         if (e[i].tag == ACL_MASK)
-            e[i].perm = 6;
-    acl_add(e, &n, ACL_MASK, ACL_NO_ID);
+            e[i].perm = 6; /* the mask lets the named entries' read+write through */
     qsort(e, (size_t)n, sizeof(e[0]), acl_order);
     memcpy(buf, &version, 4);
     memcpy(buf + 4, e, (size_t)n * sizeof(e[0]));

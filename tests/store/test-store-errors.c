@@ -330,7 +330,7 @@ static void test_bad_inputs_change_nothing(void **unused)
         json_decref(after);
     }
     json_decref(before);
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
 }
 
 static void test_first_error_is_reported(void **unused)
@@ -348,7 +348,7 @@ static void test_first_error_is_reported(void **unused)
     /* argument errors come before the database is asked anything */
     FX_FAILS(s, vgpu_store_tenant_add, "{\"vm_id\": 3, \"pool\": \"Z\", \"share\": 101}",
              "invalid_argument", "share");
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
 }
 
 /* An error struct is filled on every failure and cleared on success. */
@@ -365,7 +365,7 @@ static void test_error_struct(void **unused)
     assert_string_equal(e.code, "invalid_argument");
     assert_int_not_equal(vgpu_store_tenant_set(s, NULL, NULL), 0); /* err may be NULL */
     json_decref(a);
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
 }
 
 static const struct CMUnitTest tests[] = {

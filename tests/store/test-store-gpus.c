@@ -47,7 +47,7 @@ static void test_sync_lists_every_field(void **unused)
         "  \"mig_enabled\": false, \"state\": \"present\", \"pools\": [\"mig\"]}]",
         "GPUs after a MIG scan");
     json_decref(gpus);
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
 }
 
 /* The listing's index is the scan's order, whatever order the rows were
@@ -69,7 +69,7 @@ static void test_index_follows_nvml_order(void **unused)
                         FX_GPU0);
     fx_assert_text(json_object_get(json_array_get(gpus, 0), "pools"), "[\"A\"]", "pools of GPU 0");
     json_decref(gpus);
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
 }
 
 static void test_gpu_references(void **unused)
@@ -100,7 +100,7 @@ static void test_gpu_references(void **unused)
     FX_FAILS(s, vgpu_store_assign_gpu, "{\"gpu\": 1, \"pool\": \"A\"}", "conflict", "MIG mode");
     FX_FAILS(s, vgpu_store_unassign_gpu, "{\"gpu\": 0, \"pool\": \"A\"}", "not_found",
              "not in pool A");
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
 }
 
 static const char *state_of(const json_t *gpus, const char *uuid, json_t **index, json_t **pools)
@@ -196,7 +196,7 @@ static void test_missing_gpus_keep_their_pools(void **unused)
 
     /* the state survives a restart */
     gpus = vgpu_store_gpus(s);
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
     s = fx_open(path);
     {
         json_t *again = vgpu_store_gpus(s);
@@ -204,7 +204,7 @@ static void test_missing_gpus_keep_their_pools(void **unused)
         json_decref(again);
     }
     json_decref(gpus);
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
     fx_rmdir(dir);
 }
 
@@ -247,7 +247,7 @@ static void test_bad_scans_change_nothing(void **unused)
     fx_assert_json(after, before, "GPUs after refused scans");
     json_decref(after);
     json_decref(before);
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
 }
 
 static const struct CMUnitTest tests[] = {

@@ -124,7 +124,7 @@ static void test_scenario_memory(void **unused)
 {
     struct vgpu_store *s = fx_open(":memory:");
     check_scenario(s);
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
 }
 
 static void test_scenario_file(void **unused)
@@ -135,7 +135,7 @@ static void test_scenario_file(void **unused)
     snprintf(path, sizeof(path), "%s/vgpu.db", dir);
     s = fx_open(path);
     check_scenario(s);
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
     fx_rmdir(dir);
 }
 
@@ -151,7 +151,7 @@ static void test_persistence(void **unused)
     fx_ok(s, fx_quarantine, "{\"name\": \"vm-3\"}");
     fx_ok(s, vgpu_store_set_weights, "{\"weights\": \"high=8,medium=3,low=1\"}");
     before = fx_snapshot(s);
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
 
     s = fx_open(path);
     after = fx_snapshot(s);
@@ -161,14 +161,14 @@ static void test_persistence(void **unused)
     fx_ok(s, vgpu_store_tenant_rm, "{\"name\": \"vm-20\"}");
     json_decref(before);
     before = fx_snapshot(s);
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
 
     s = fx_open(path);
     after = fx_snapshot(s);
     fx_assert_json(after, before, "after a second reopening");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(after, "weights"), "high")),
                      8);
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
     json_decref(before);
     json_decref(after);
     fx_rmdir(dir);
@@ -222,7 +222,7 @@ static void test_tenant_set_changes_only_given_keys(void **unused)
     fx_assert_json(got, want, "snapshot after tenant set");
     json_decref(got);
     json_decref(want);
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
 }
 
 static void test_quarantine_and_release(void **unused)
@@ -239,7 +239,7 @@ static void test_quarantine_and_release(void **unused)
     fx_assert_json(got, want, "snapshot after quarantine");
     json_decref(got);
     json_decref(want);
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
 }
 
 static void test_weights(void **unused)
@@ -255,7 +255,7 @@ static void test_weights(void **unused)
     w = vgpu_store_weights(s);
     fx_assert_text(w, "{\"high\": 9, \"medium\": 3, \"low\": 1}", "weights");
     json_decref(w);
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
 }
 
 static void test_pools_with_gpus(void **unused)
@@ -302,7 +302,7 @@ static void test_pools_with_gpus(void **unused)
     got = vgpu_store_pools(s);
     assert_int_equal(json_array_size(got), 2); /* B and C */
     json_decref(got);
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
 }
 
 static void assert_for_groups(struct vgpu_store *s, long uid, const long *gids, int ngids,
@@ -357,7 +357,7 @@ static void test_tenant_for(void **unused)
     t = vgpu_store_tenant(s, "vm-4");
     assert_true(json_is_null(json_object_get(t, "bind_gid")));
     json_decref(t);
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
 }
 
 static const struct CMUnitTest tests[] = {

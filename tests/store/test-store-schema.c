@@ -75,23 +75,23 @@ static void test_migrates_new_and_empty_files(void **unused)
     assert_true(fd >= 0);
     close(fd);
     s = fx_open(fresh);
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
     check_v1(fresh);
     s = fx_open(empty);
     w = vgpu_store_weights(s);
     fx_assert_text(w, "{\"high\": 4, \"medium\": 2, \"low\": 1}", "default weights");
     json_decref(w);
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
     check_v1(empty);
     /* opening again applies nothing and keeps the data */
     s = fx_open(empty);
     fx_ok(s, vgpu_store_pool_create, "{\"name\": \"A\"}");
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
     s = fx_open(empty);
     w = vgpu_store_pools(s);
     assert_int_equal(json_array_size(w), 1);
     json_decref(w);
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
     check_v1(empty);
     free(fresh);
     free(empty);
@@ -110,7 +110,7 @@ static void test_migrates_schema_2(void **unused)
     fx_ok(s, vgpu_store_pool_create, "{\"name\": \"A\"}");
     fx_ok(s, vgpu_store_tenant_add,
           "{\"name\": \"old\", \"pool\": \"A\", \"share\": 30, \"bind_uid\": 1234}");
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
     db = raw(path); /* back to what schema 2 wrote */
     raw_exec(db, "DROP TRIGGER tenants_one_binding_insert; DROP TRIGGER tenants_one_binding_update;"
                  " DROP INDEX tenants_bind_gid; ALTER TABLE tenants DROP COLUMN bind_gid;"
@@ -123,7 +123,7 @@ static void test_migrates_schema_2(void **unused)
     assert_true(json_is_null(json_object_get(t, "bind_gid")));
     json_decref(t);
     fx_ok(s, vgpu_store_tenant_set, "{\"name\": \"old\", \"bind_uid\": null, \"bind_gid\": 77}");
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
     db = raw(path);
     assert_int_equal(raw_int(db, "PRAGMA user_version"), VGPU_STORE_SCHEMA);
     assert_int_equal(raw_int(db, "SELECT bind_gid FROM tenants WHERE name = 'old'"), 77);
@@ -142,7 +142,7 @@ static void test_memory_database(void **unused)
                    " \"weights\": {\"high\": 4, \"medium\": 2, \"low\": 1}}",
                    "a new store");
     json_decref(all);
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
 }
 
 static void test_refuses_newer_schema(void **unused)
@@ -201,7 +201,7 @@ static void test_creates_the_directory(void **unused)
     mode_t old = umask(022);
 
     s = fx_open(path);
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
     umask(old);
     assert_int_equal(stat(a, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0750);
@@ -271,7 +271,7 @@ static void test_constraints_hold_without_the_store(void **unused)
     sqlite3 *db;
 
     fx_ok(s, vgpu_store_pool_create, "{\"name\": \"A\"}");
-    vgpu_store_close(s);
+    assert_int_equal(vgpu_store_close(s), 0);
     db = raw(path);
     raw_exec(db, "PRAGMA foreign_keys = ON");
     raw_exec(db, "INSERT INTO tenants (name, pool, priority, memory, share, rate, burst,"
