@@ -259,6 +259,22 @@ json_t *vgpu__column_json(sqlite3_stmt *st, int col)
     }
 }
 
+json_t *vgpu__column_list(sqlite3_stmt *st, const char *key)
+{
+    json_t *list = json_array();
+    int step;
+
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    while (list && (step = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(list, vgpu__column_json(st, 0));
+    if (list && step != SQLITE_DONE) {
+        json_decref(list);
+        return NULL;
+    }
+    return list;
+}
+
 /* mkdir -p of the directory part of `path`; new directories get 0750. */
 static int make_parent(const char *path, struct vgpu_err *err)
 {

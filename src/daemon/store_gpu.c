@@ -135,27 +135,10 @@ int vgpu_store_sync_gpus(struct vgpu_store *s, const struct vgpu_scan *scan, str
     return rc;
 }
 
-/* The pools a GPU serves, by name. */
-static json_t *gpu_pools(sqlite3_stmt *st, const char *uuid)
-{
-    json_t *pools = json_array();
-    int step;
-
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, uuid, -1, SQLITE_TRANSIENT);
-    while (pools && (step = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(pools, vgpu__column_json(st, 0));
-    if (pools && step != SQLITE_DONE) {
-        json_decref(pools);
-        return NULL;
-    }
-    return pools;
-}
-
 json_t *vgpu_store_gpus(struct vgpu_store *s)
 {
     sqlite3_stmt *st = vgpu__prepare(s, gpu_rows, NULL);
-    sqlite3_stmt *pst = vgpu__prepare(s,
+    sqlite3_stmt *pst = vgpu__prepare(s, /* the pools a GPU serves, by name */
                                       "SELECT pool FROM pool_gpus WHERE gpu_uuid = ?1"
                                       " ORDER BY pool",
                                       NULL);
@@ -166,7 +149,7 @@ json_t *vgpu_store_gpus(struct vgpu_store *s)
         goto cleanup;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         bool present = strcmp((const char *)sqlite3_column_text(st, 8), "present") == 0;
-        json_t *pools = gpu_pools(pst, (const char *)sqlite3_column_text(st, 0));
+        json_t *pools = vgpu__column_list(pst, (const char *)sqlite3_column_text(st, 0));
         json_t *o = json_pack(
             "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "index",
             present ? json_integer(index) : json_null(), "uuid", vgpu__column_json(st, 0), "name",

@@ -57,6 +57,9 @@ int vgpu__tx(struct vgpu_store *s, int (*fn)(struct vgpu_store *, void *, struct
              void *ctx, struct vgpu_err *err);
 /* A column as JSON: integer, string or null. */
 json_t *vgpu__column_json(sqlite3_stmt *st, int col);
+/* Column 0 of every row st gives with ?1 bound to key, as a JSON array
+ * (st is reset first, so one statement serves many keys); NULL on failure. */
+json_t *vgpu__column_list(sqlite3_stmt *st, const char *key);
 int64_t vgpu__now(void); /* seconds since the epoch, for the created/updated/seen columns */
 
 /* ---- arguments (store_args.c) -------------------------------------------- */

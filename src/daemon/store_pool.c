@@ -107,30 +107,13 @@ int vgpu_store_pool_rm(struct vgpu_store *s, const json_t *args, struct vgpu_err
     return rc;
 }
 
-/* The UUIDs of a pool's GPUs, in index order. */
-static json_t *pool_gpus(sqlite3_stmt *st, const char *pool)
-{
-    json_t *gpus = json_array();
-    int step;
-
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, pool, -1, SQLITE_TRANSIENT);
-    while (gpus && (step = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(gpus, vgpu__column_json(st, 0));
-    if (gpus && step != SQLITE_DONE) {
-        json_decref(gpus);
-        return NULL;
-    }
-    return gpus;
-}
-
 json_t *vgpu_store_pools(struct vgpu_store *s)
 {
     sqlite3_stmt *st = vgpu__prepare(s,
                                      "SELECT name, (SELECT count(*) FROM tenants t"
                                      " WHERE t.pool = pools.name) FROM pools ORDER BY name",
                                      NULL);
-    sqlite3_stmt *gst = vgpu__prepare(s,
+    sqlite3_stmt *gst = vgpu__prepare(s, /* the UUIDs of a pool's GPUs, in index order */
                                       "SELECT g.uuid FROM pool_gpus pg"
                                       " JOIN gpus g ON g.uuid = pg.gpu_uuid"
                                       " LEFT JOIN gpus p ON p.uuid = g.parent_uuid"
@@ -143,8 +126,8 @@ json_t *vgpu_store_pools(struct vgpu_store *s)
         goto cleanup;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *o = json_pack("{s:o, s:o, s:o}", "name", vgpu__column_json(st, 0), "gpus",
-                              pool_gpus(gst, (const char *)sqlite3_column_text(st, 0)), "tenants",
-                              vgpu__column_json(st, 1));
+                              vgpu__column_list(gst, (const char *)sqlite3_column_text(st, 0)),
+                              "tenants", vgpu__column_json(st, 1));
         if (!o || json_array_append_new(out, o) != 0)
             goto cleanup;
     }

@@ -242,13 +242,25 @@ static int add_tx(struct vgpu_store *s, void *ctx, struct vgpu_err *err)
     return rc;
 }
 
+/* A tenant's arguments: the keys of a tenant, `required` among them, and at
+ * most one binding. */
+static int parse_tenant(const json_t *args, unsigned required, struct vgpu__args *a,
+                        struct vgpu_err *err)
+{
+    int rc = vgpu__args_parse(args, VGPU__A(NAME) | VGPU__TENANT_KEYS, required, a, err);
+    if (rc == 0 && bindings(&a->t) > 1)
+        rc = vgpu__fail(err, VGPU__INVALID,
+                        "bind_uid, bind_gid and bind_cgroup are mutually exclusive: give one");
+    return rc;
+}
+
 int vgpu_store_tenant_add(struct vgpu_store *s, const json_t *args, struct vgpu_err *err)
 {
     struct vgpu__args a;
     int rc;
 
     vgpu__err_clear(err);
-    rc = vgpu__args_parse(args, VGPU__A(NAME) | VGPU__TENANT_KEYS, VGPU__A(POOL), &a, err);
+    rc = parse_tenant(args, VGPU__A(POOL), &a, err);
     if (rc < 0)
         return rc;
     if (!(a.given & VGPU__A(NAME))) {
@@ -256,9 +268,6 @@ int vgpu_store_tenant_add(struct vgpu_store *s, const json_t *args, struct vgpu_
             return vgpu__fail(err, VGPU__INVALID, "missing argument 'name' (or 'vm_id')");
         snprintf(a.t.name, sizeof(a.t.name), "vm-%lld", (long long)a.t.vm_id);
     }
-    if (bindings(&a.t) > 1)
-        return vgpu__fail(err, VGPU__INVALID,
-                          "bind_uid, bind_gid and bind_cgroup are mutually exclusive: give one");
     return vgpu__tx(s, add_tx, &a, err);
 }
 
@@ -283,7 +292,7 @@ int vgpu_store_tenant_set(struct vgpu_store *s, const json_t *args, struct vgpu_
     int rc;
 
     vgpu__err_clear(err);
-    rc = vgpu__args_parse(args, VGPU__A(NAME) | VGPU__TENANT_KEYS, VGPU__A(NAME), &a, err);
+    rc = parse_tenant(args, VGPU__A(NAME), &a, err);
     if (rc < 0)
         return rc;
     if (!(a.given & VGPU__TENANT_KEYS))
@@ -291,9 +300,6 @@ int vgpu_store_tenant_set(struct vgpu_store *s, const json_t *args, struct vgpu_
                           "nothing to change for tenant %s: give pool, vm_id, priority, memory, "
                           "share, rate, burst, max_inflight, bind_uid, bind_gid or bind_cgroup",
                           a.t.name);
-    if (bindings(&a.t) > 1)
-        return vgpu__fail(err, VGPU__INVALID,
-                          "bind_uid, bind_gid and bind_cgroup are mutually exclusive: give one");
     return vgpu__tx(s, set_tx, &a, err);
 }
 

@@ -44,6 +44,14 @@ static void region_name(const char *tenant, char *out, size_t len)
     snprintf(out, len, "/%s.%s", ok ? prefix : "vgpu", tenant);
 }
 
+/* Opens the region of `tenant` if it exists: an fd, or -1 with errno. */
+static int open_existing(const char *tenant)
+{
+    char name[128];
+    region_name(tenant, name, sizeof(name));
+    return shm_open(name, O_RDWR | O_CLOEXEC, 0);
+}
+
 struct vgpu_acct *vgpu_acct_open(const char *tenant)
 {
     char name[128];
@@ -94,10 +102,8 @@ fail_fd:
 
 struct vgpu_acct *vgpu_acct_map_existing(const char *tenant)
 {
-    char name[128];
     struct stat sb;
-    region_name(tenant, name, sizeof(name));
-    int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+    int fd = open_existing(tenant);
     if (fd < 0)
         return NULL;
     struct vgpu_acct *a = MAP_FAILED;
@@ -192,9 +198,7 @@ static int acl_grant(int fd, uid_t uid, gid_t gid)
 
 int vgpu_acct_grant(const char *tenant, uid_t uid, gid_t gid)
 {
-    char name[128];
-    region_name(tenant, name, sizeof(name));
-    int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+    int fd = open_existing(tenant);
     if (fd < 0)
         return -errno;
     int rc = acl_grant(fd, uid, gid);
@@ -209,9 +213,7 @@ int vgpu_acct_grant(const char *tenant, uid_t uid, gid_t gid)
 
 int vgpu_acct_revoke(const char *tenant)
 {
-    char name[128];
-    region_name(tenant, name, sizeof(name));
-    int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+    int fd = open_existing(tenant);
     if (fd < 0)
         return errno == ENOENT ? 0 : -errno;
     int rc = 0;
