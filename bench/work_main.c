@@ -56,6 +56,9 @@ static void usage(FILE *f)
                "  --sync-every K    cuStreamSynchronize after every K launches (default 1);\n"
                "                    0: only at the end, after waiting for all queued launches,\n"
                "                    so the run can outlast --duration\n"
+               "  --period-us US    start a batch every US microseconds, sleeping in between\n"
+               "                    (a latency loop; needs --sync-every > 0; default 0: back\n"
+               "                    to back)\n"
                "  --mem SIZE        cuMemAlloc SIZE bytes at start and hold them for the run;\n"
                "                    suffixes k/KiB, m/MiB, g/GiB (powers of 1024)\n"
                "  --label NAME      name to report (default " PROG ")\n"
@@ -99,6 +102,7 @@ enum {
     OPT_GRID,
     OPT_BLOCK,
     OPT_SYNC_EVERY,
+    OPT_PERIOD_US,
     OPT_MEM,
     OPT_LABEL,
     OPT_JSON,
@@ -113,6 +117,7 @@ static const struct option long_options[] = {
     {"grid", required_argument, NULL, OPT_GRID},
     {"block", required_argument, NULL, OPT_BLOCK},
     {"sync-every", required_argument, NULL, OPT_SYNC_EVERY},
+    {"period-us", required_argument, NULL, OPT_PERIOD_US},
     {"mem", required_argument, NULL, OPT_MEM},
     {"label", required_argument, NULL, OPT_LABEL},
     {"json", no_argument, NULL, OPT_JSON},
@@ -171,6 +176,11 @@ static int apply_option(int opt, const char *arg, struct work_opts *o)
         if (parse_uint(arg, 0, 1000000000ULL, &v) != 0)
             return bad_value("--sync-every", arg, "a launch count from 0 to 1000000000");
         o->sync_every = (unsigned)v;
+        return 0;
+    case OPT_PERIOD_US:
+        if (parse_uint(arg, 0, MAX_KERNEL_US, &v) != 0)
+            return bad_value("--period-us", arg, "microseconds from 0 to 100000000");
+        o->period_us = v;
         return 0;
     case OPT_MEM:
         if (vgpu_parse_size(arg, &o->mem_bytes) != 0 || o->mem_bytes > SIZE_MAX)
@@ -316,6 +326,11 @@ int main(int argc, char **argv)
     }
     if (optind < argc) {
         fprintf(stderr, PROG ": unexpected argument '%s' (see --help)\n", argv[optind]);
+        status = 2;
+        goto cleanup;
+    }
+    if (o.period_us > 0 && o.sync_every == 0) {
+        fprintf(stderr, PROG ": --period-us needs --sync-every > 0 (see --help)\n");
         status = 2;
         goto cleanup;
     }

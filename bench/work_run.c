@@ -151,7 +151,20 @@ static int launch_loop(const struct work_opts *o, const struct work_cu *cu, CUfu
 
     start = now_s();
     batch_start = start;
+    double next_batch = start;
     while (!*stop) {
+        if (in_batch == 0 && o->period_us > 0) {
+            /* A latency loop: batches start on a fixed period; one that ran
+             * late starts the next at once. */
+            double wait = next_batch - now_s();
+            if (wait > 0) {
+                struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+                nanosleep(&ts, NULL);
+            }
+            next_batch += (double)o->period_us / 1e6;
+            if (next_batch < now_s())
+                next_batch = now_s();
+        }
         if (in_batch == 0)
             batch_start = now_s();
         rc = check(

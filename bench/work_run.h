@@ -23,6 +23,7 @@ struct work_opts {
     unsigned grid;       /* 0: the kernel's default */
     unsigned block;      /* 0: the kernel's default */
     unsigned sync_every; /* 0: synchronise only at the end */
+    uint64_t period_us;  /* > 0: start a batch every period_us (a latency loop) */
     uint64_t mem_bytes;  /* 0: allocate nothing */
     const char *label;
     bool json;

@@ -176,8 +176,8 @@ static void print_tenants(const json_t *tenants)
     size_t i;
     json_t *t;
     char mem[32], used[32], share[16], vm[16];
-    printf("%-16s %-5s %-10s %-8s %-10s %-6s %-12s %-10s %s\n", "TENANT", "VM", "POOL", "PRIORITY",
-           "MEMORY", "SHARE", "STATE", "IN USE", "PROCESSES");
+    printf("%-16s %-5s %-10s %-8s %-10s %-6s %-12s %-10s %-10s %s\n", "TENANT", "VM", "POOL",
+           "PRIORITY", "MEMORY", "SHARE", "STATE", "IN USE", "GPU TIME", "PROCESSES");
     json_array_foreach(tenants, i, t)
     {
         json_t *vmid = json_object_get(t, "vm_id");
@@ -185,10 +185,12 @@ static void print_tenants(const json_t *tenants)
         snprintf(vm, sizeof(vm), "%lld", (long long)json_integer_value(vmid));
         snprintf(share, sizeof(share), "%lld%%", (long long)sh);
         json_int_t u = json_integer_value(json_object_get(t, "memory_used"));
-        printf("%-16s %-5s %-10s %-8s %-10s %-6s %-12s %-10s %zu\n", str(t, "name"),
+        char gtime[24];
+        snprintf(gtime, sizeof(gtime), "%.1f s", json_real_value(json_object_get(t, "gpu_time_s")));
+        printf("%-16s %-5s %-10s %-8s %-10s %-6s %-12s %-10s %-10s %zu\n", str(t, "name"),
                json_is_integer(vmid) ? vm : "-", str(t, "pool"), str(t, "priority"),
                size_or_dash(t, "memory", mem, sizeof(mem)), sh > 0 ? share : "-", str(t, "state"),
-               vgpu_format_size((uint64_t)(u > 0 ? u : 0), used, sizeof(used)),
+               vgpu_format_size((uint64_t)(u > 0 ? u : 0), used, sizeof(used)), gtime,
                json_array_size(json_object_get(t, "processes")));
     }
 }
@@ -468,6 +470,25 @@ static void print_status(const json_t *s)
     print_pools(json_object_get(s, "pools"));
     printf("\nTenants\n");
     print_tenants(json_object_get(s, "tenants"));
+    const json_t *sch = json_object_get(s, "scheduler"), *g;
+    size_t i;
+    printf("\nLeases (quantum %.0f ms, cap window %.0f ms)\n",
+           json_real_value(json_object_get(sch, "quantum_ms")),
+           json_real_value(json_object_get(sch, "cap_window_ms")));
+    printf("%-42s %-16s %-8s %-8s %-9s %s\n", "GPU", "HOLDER", "PID", "WAITING", "HAND-OFFS",
+           "IDLE");
+    json_array_foreach(json_object_get(sch, "gpus"), i, g)
+    {
+        const json_t *h = json_object_get(g, "holder");
+        char pid[16];
+        snprintf(pid, sizeof(pid), "%lld",
+                 (long long)json_integer_value(json_object_get(h, "pid")));
+        printf("%-42s %-16s %-8s %-8lld %-9lld %.1f s\n", str(g, "uuid"),
+               json_is_object(h) ? str(h, "tenant") : "-", json_is_object(h) ? pid : "-",
+               (long long)json_integer_value(json_object_get(g, "waiting")),
+               (long long)json_integer_value(json_object_get(g, "handoffs")),
+               json_real_value(json_object_get(g, "idle_s")));
+    }
 }
 
 static int cmd_status(struct admin *a, int argc, char **argv)

@@ -6,7 +6,8 @@
  * transaction, then the tenants' shared-memory accounts, which libvgpu.so in
  * every process of a tenant reads on each allocation, so a new limit holds at
  * once. It may call: common, device, proto, store, the tenant account
- * (src/hook/account.h). Single-threaded: everything runs on the event loop. */
+ * (src/hook/account.h), the scheduler (src/sched). Single-threaded: everything runs on the event
+ * loop. */
 #ifndef VGPU_DAEMON_H
 #define VGPU_DAEMON_H
 
@@ -18,6 +19,7 @@
 #include <sys/types.h>
 
 struct event_base;
+struct vgpu_sched;
 
 struct vgpud {
     struct event_base *base;
@@ -27,7 +29,8 @@ struct vgpud {
     uint64_t started_ns;
     gid_t admin_gid; /* the "vgpu" group, or (gid_t)-1 when there is none */
     bool have_admin_gid;
-    unsigned clients; /* open connections */
+    unsigned clients;         /* open connections */
+    struct vgpu_sched *sched; /* the GPU-time scheduler's region (src/sched) */
 };
 
 /* Who is on the other end of a connection (SO_PEERCRED). */
@@ -55,10 +58,12 @@ json_t *vgpud_clients(struct vgpud *d);
 json_t *vgpud_handle(struct vgpud *d, struct vgpu_peer *peer, const json_t *request);
 /* Rescans the GPUs into the store (startup, SIGHUP, scan-gpus). */
 int vgpud_scan(struct vgpud *d, struct vgpu_err *err);
-/* Writes every tenant's limits into its account (startup, SIGHUP). */
+/* Writes every tenant's limits into its account and its scheduling policy
+ * and the class weights into the scheduler (startup, SIGHUP). */
 void vgpud_apply_all(struct vgpud *d);
-/* Gives back what dead processes held in every tenant's account (a timer,
- * once a second: no other process of the tenant needs to come by). */
+/* Gives back what dead processes held in every tenant's account and their
+ * leases in the scheduler (a timer, once a second: no other process of the
+ * tenant needs to come by). */
 void vgpud_reap_all(struct vgpud *d);
 
 #endif

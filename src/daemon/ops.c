@@ -10,6 +10,7 @@
 #include "daemon.h"
 
 #include "account.h"
+#include "scheduler.h"
 #include "common.h"
 #include "device.h"
 
@@ -31,7 +32,47 @@ static const char *uuid_hex(const char *uuid)
     return strncmp(uuid, "GPU-", 4) == 0 || strncmp(uuid, "MIG-", 4) == 0 ? uuid + 4 : uuid;
 }
 
-/* Writes one tenant's memory limit for every GPU of its pool. */
+static enum vgpu_class class_of(const char *priority)
+{
+    if (priority && strcmp(priority, "high") == 0)
+        return VGPU_CLASS_HIGH;
+    if (priority && strcmp(priority, "low") == 0)
+        return VGPU_CLASS_LOW;
+    return VGPU_CLASS_MEDIUM;
+}
+
+/* Writes one tenant's scheduling policy into the scheduler (managed: its
+ * processes keep it whatever their environment says). */
+static void apply_policy(struct vgpud *d, const json_t *tenant)
+{
+    const char *name = json_string_value(json_object_get(tenant, "name"));
+    const char *state = json_string_value(json_object_get(tenant, "state"));
+    struct vgpu_sched_policy p = {
+        .klass = class_of(json_string_value(json_object_get(tenant, "priority"))),
+        .share = (uint32_t)json_integer_value(json_object_get(tenant, "share")),
+        .max_inflight = (uint32_t)json_integer_value(json_object_get(tenant, "max_inflight")),
+        .quarantined = state && strcmp(state, "quarantined") == 0,
+    };
+    if (d->sched && name && vgpu_sched_tenant(d->sched, name, &p, true) < 0)
+        vgpu_warn("tenant %s: the scheduler has no room for it", name);
+}
+
+static void apply_weights(struct vgpud *d)
+{
+    static const char *const names[3] = {"low", "medium", "high"};
+    json_t *w = vgpu_store_weights(d->store);
+    for (int k = 0; d->sched && w && k < 3; k++) {
+        json_int_t v = json_integer_value(json_object_get(w, names[k]));
+        if (v >= 1)
+            atomic_store(&d->sched->weight[k], (uint32_t)v);
+    }
+    if (d->sched)
+        atomic_store(&d->sched->managed, 1);
+    json_decref(w);
+}
+
+/* Writes one tenant's memory limit for every GPU of its pool, and its
+ * scheduling policy. */
 static void apply_tenant(struct vgpud *d, const json_t *tenant)
 {
     const char *name = json_string_value(json_object_get(tenant, "name"));
@@ -39,6 +80,7 @@ static void apply_tenant(struct vgpud *d, const json_t *tenant)
     uint64_t memory = (uint64_t)json_integer_value(json_object_get(tenant, "memory"));
     if (!name || !pool)
         return;
+    apply_policy(d, tenant);
     struct vgpu_acct *a = vgpu_acct_open(name);
     if (!a)
         return;
@@ -65,6 +107,7 @@ void vgpud_apply_all(struct vgpud *d)
     size_t i;
     json_array_foreach(tenants, i, t) apply_tenant(d, t);
     json_decref(tenants);
+    apply_weights(d);
 }
 
 void vgpud_reap_all(struct vgpud *d)
@@ -80,6 +123,8 @@ void vgpud_reap_all(struct vgpud *d)
         }
     }
     json_decref(tenants);
+    if (d->sched)
+        vgpu_sched_reap(d->sched, vgpu_now_ns());
 }
 
 static void apply_named(struct vgpud *d, const json_t *args)
@@ -91,9 +136,43 @@ static void apply_named(struct vgpud *d, const json_t *args)
     json_decref(t);
 }
 
-/* Live figures of a tenant from its account: memory in use per GPU, processes. */
-static void add_live(json_t *tenant)
+/* A tenant's GPU time from the scheduler: per GPU (by UUID) the lease time
+ * held, grants, time its processes waited and leases cut short for a higher
+ * class; and the total. */
+static void add_gpu_time(struct vgpud *d, json_t *tenant)
 {
+    const char *name = json_string_value(json_object_get(tenant, "name"));
+    json_t *by_gpu = json_object();
+    uint64_t total = 0;
+    struct vgpu_sched *s = d->sched;
+    for (int t = 0; s && name && t < VGPU_SCHED_TENANTS; t++) {
+        if (strncmp(s->tenant[t].name, name, sizeof(s->tenant[t].name)) != 0)
+            continue;
+        uint32_t n = atomic_load(&s->ngpus);
+        for (uint32_t g = 0; g < n && g < VGPU_SCHED_GPUS; g++) {
+            struct vgpu_sched_usage *u = &s->tenant[t].use[g];
+            uint64_t ns = atomic_load(&u->gpu_ns), grants = atomic_load(&u->grants);
+            if (!ns && !grants)
+                continue;
+            char uuid[64];
+            snprintf(uuid, sizeof(uuid), "%.48s", s->gpu[g].uuid);
+            total += ns;
+            json_object_set_new(by_gpu, uuid,
+                                json_pack("{s:f, s:I, s:f, s:I}", "gpu_time_s", (double)ns / 1e9,
+                                          "grants", (json_int_t)grants, "wait_s",
+                                          (double)atomic_load(&u->wait_ns) / 1e9, "preempted",
+                                          (json_int_t)atomic_load(&u->preempted)));
+        }
+        break;
+    }
+    json_object_set_new(tenant, "gpu_time_s", json_real((double)total / 1e9));
+    json_object_set_new(tenant, "gpu_time_by_gpu", by_gpu);
+}
+
+/* Live figures of a tenant from its account: memory in use per GPU, processes. */
+static void add_live(struct vgpud *d, json_t *tenant)
+{
+    add_gpu_time(d, tenant);
     const char *name = json_string_value(json_object_get(tenant, "name"));
     struct vgpu_acct *a = name ? vgpu_acct_map_existing(name) : NULL;
     json_t *used = json_object(), *procs = json_array();
@@ -126,17 +205,48 @@ static json_t *op_ping(struct vgpud *d, struct vgpu_peer *peer, const json_t *ar
                   "uptime_s", (double)(vgpu_now_ns() - d->started_ns) / 1e9, "admin", peer->admin));
 }
 
+/* The scheduler's view of each GPU: who holds its lease, who waits. */
+static json_t *sched_status(struct vgpud *d)
+{
+    struct vgpu_sched *s = d->sched;
+    json_t *gpus = json_array();
+    uint64_t now = vgpu_now_ns();
+    uint32_t n = s ? atomic_load(&s->ngpus) : 0;
+    for (uint32_t g = 0; g < n && g < VGPU_SCHED_GPUS; g++) {
+        struct vgpu_sched_gpu *G = &s->gpu[g];
+        uint64_t w = atomic_load(&G->lease);
+        int c = (int)(w & VGPU_LEASE_CLIENT) - 1;
+        uint32_t t = G->holder_tenant;
+        char uuid[64];
+        json_t *holder = json_null();
+        snprintf(uuid, sizeof(uuid), "%.48s", G->uuid);
+        if (c >= 0 && c < VGPU_SCHED_CLIENTS && t < VGPU_SCHED_TENANTS)
+            holder = json_pack("{s:s%, s:i, s:f}", "tenant", s->tenant[t].name,
+                               strnlen(s->tenant[t].name, sizeof(s->tenant[t].name)), "pid",
+                               (int)atomic_load(&s->client[c].pid), "held_s",
+                               now > G->granted_ns ? (double)(now - G->granted_ns) / 1e9 : 0.0);
+        json_array_append_new(gpus, json_pack("{s:s, s:o, s:i, s:I, s:f}", "uuid", uuid, "holder",
+                                              holder, "waiting", (int)G->nwaiting, "handoffs",
+                                              (json_int_t)atomic_load(&G->handoffs), "idle_s",
+                                              (double)atomic_load(&G->idle_ns) / 1e9));
+    }
+    return json_pack("{s:f, s:f, s:o}", "quantum_ms",
+                     s ? (double)atomic_load(&s->quantum_ns) / 1e6 : 0.0, "cap_window_ms",
+                     s ? (double)atomic_load(&s->window_ns) / 1e6 : 0.0, "gpus", gpus);
+}
+
 static json_t *op_status(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
 {
     json_t *tenants = vgpu_store_tenants(d->store, NULL), *t;
     size_t i;
-    json_array_foreach(tenants, i, t) add_live(t);
-    return vgpu_proto_ok(json_pack(
-        "{s:o, s:o, s:o, s:o, s:o, s:{s:s, s:f, s:i, s:s, s:s}}", "gpus", vgpu_store_gpus(d->store),
-        "pools", vgpu_store_pools(d->store), "tenants", tenants, "clients", vgpud_clients(d),
-        "weights", vgpu_store_weights(d->store), "daemon", "version", VGPU_VERSION, "uptime_s",
-        (double)(vgpu_now_ns() - d->started_ns) / 1e9, "connections", (int)d->clients, "socket",
-        d->socket_path, "database", d->db_path));
+    json_array_foreach(tenants, i, t) add_live(d, t);
+    return vgpu_proto_ok(
+        json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:{s:s, s:f, s:i, s:s, s:s}}", "gpus",
+                  vgpu_store_gpus(d->store), "pools", vgpu_store_pools(d->store), "tenants",
+                  tenants, "clients", vgpud_clients(d), "weights", vgpu_store_weights(d->store),
+                  "scheduler", sched_status(d), "daemon", "version", VGPU_VERSION, "uptime_s",
+                  (double)(vgpu_now_ns() - d->started_ns) / 1e9, "connections", (int)d->clients,
+                  "socket", d->socket_path, "database", d->db_path));
 }
 
 static json_t *op_gpus(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
@@ -213,16 +323,17 @@ static void remove_account(const json_t *args)
 MUTATION(op_tenant_set, vgpu_store_tenant_set(d->store, args, &e),
          (bindings_changed(args), apply_named(d, args)))
 MUTATION(op_tenant_rm, vgpu_store_tenant_rm(d->store, args, &e), remove_account(args))
-MUTATION(op_quarantine, vgpu_store_tenant_state(d->store, args, "quarantined", &e), (void)0)
-MUTATION(op_release, vgpu_store_tenant_state(d->store, args, "active", &e), (void)0)
-MUTATION(op_weights_set, vgpu_store_set_weights(d->store, args, &e), (void)0)
+MUTATION(op_quarantine, vgpu_store_tenant_state(d->store, args, "quarantined", &e),
+         apply_named(d, args))
+MUTATION(op_release, vgpu_store_tenant_state(d->store, args, "active", &e), apply_named(d, args))
+MUTATION(op_weights_set, vgpu_store_set_weights(d->store, args, &e), apply_weights(d))
 
 static json_t *op_tenants(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
 {
     const char *pool = json_string_value(json_object_get(args, "pool"));
     json_t *tenants = vgpu_store_tenants(d->store, pool), *t;
     size_t i;
-    json_array_foreach(tenants, i, t) add_live(t);
+    json_array_foreach(tenants, i, t) add_live(d, t);
     return vgpu_proto_ok(tenants);
 }
 
@@ -232,7 +343,7 @@ static json_t *op_tenant_get(struct vgpud *d, struct vgpu_peer *peer, const json
     json_t *t = name ? vgpu_store_tenant(d->store, name) : NULL;
     if (!t)
         return vgpu_proto_error("not_found", "no tenant '%s'", name ? name : "");
-    add_live(t);
+    add_live(d, t);
     return vgpu_proto_ok(t);
 }
 

@@ -11,6 +11,7 @@
  * gives back what dead processes held in the tenants' accounts. Without
  * --foreground it detaches and logs to syslog. */
 #include "daemon.h"
+#include "scheduler.h"
 
 #include "common.h"
 
@@ -124,6 +125,9 @@ int main(int argc, char **argv)
     }
     if (vgpud_scan(&d, &err) != 0)
         vgpu_warn("GPU scan: %s (GPU commands will say so; SIGHUP rescans)", err.msg);
+    d.sched = vgpu_sched_open(true);
+    if (!d.sched)
+        vgpu_warn("no GPU-time scheduler: priorities, caps and quarantine are not enforced");
     vgpud_apply_all(&d);
     d.base = event_base_new();
     if (!d.base || vgpud_listen(&d) != 0)
@@ -160,5 +164,6 @@ out:
     if (d.base)
         event_base_free(d.base);
     vgpu_store_close(d.store);
+    vgpu_sched_unmap(d.sched);
     return rc;
 }

@@ -77,6 +77,8 @@ CUresult vgpu__attach(void)
                       vgpu_format_size(vgpu__limit(d), lim, sizeof(lim)));
         }
     }
+    if ((rc = vgpu__lease_attach()) != CUDA_SUCCESS)
+        goto out;
     atomic_store_explicit(&P->attached, 1, memory_order_release);
 out:
     pthread_mutex_unlock(&P->lock);
@@ -102,6 +104,7 @@ void vgpu__forget_process(void)
     P->npools = 0;
     P->soft_warned = false;
     vgpu__managed_forget();
+    vgpu__lease_forget();
     vgpu__track_clear();
 }
 

@@ -46,8 +46,11 @@ static const struct {
 #undef HOOK
 };
 
-struct vgpu__process vgpu__proc = {
-    .lock = PTHREAD_MUTEX_INITIALIZER, .pool_lock = PTHREAD_MUTEX_INITIALIZER, .vgpud_fd = -1};
+struct vgpu__process vgpu__proc = {.lock = PTHREAD_MUTEX_INITIALIZER,
+                                   .pool_lock = PTHREAD_MUTEX_INITIALIZER,
+                                   .vgpud_fd = -1,
+                                   .sched_tenant = -1,
+                                   .sched_client = -1};
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static CUresult init_result = CUDA_ERROR_NOT_INITIALIZED;
@@ -144,6 +147,10 @@ static void do_init(void)
     if (vgpu_limits_from_env("VGPU_MEMORY_LIMIT", "CUDA_DEVICE_MEMORY_LIMIT", &P->limits, err,
                              sizeof(err)) != 0 ||
         vgpu_limits_from_env("VGPU_MEMORY_SOFT_LIMIT", NULL, &P->soft, err, sizeof(err)) != 0) {
+        init_result = broken("%s%s", err, "");
+        return;
+    }
+    if (!vgpu__lease_config(err, sizeof(err))) {
         init_result = broken("%s%s", err, "");
         return;
     }

@@ -64,7 +64,96 @@
     X(cuMemUnmap, cuMemUnmap)                                                                      \
     X(cuArrayCreate_v2, cuArrayCreate_v2)                                                          \
     X(cuArray3DCreate_v2, cuArray3DCreate_v2)                                                      \
-    X(cuArrayDestroy, cuArrayDestroy)
+    X(cuArrayDestroy, cuArrayDestroy)                                                              \
+    VGPU_CUDA_GATED(X)
+
+/* Hooked entry points that put work on a GPU: each waits at the gate (gate.c)
+ * for its GPU's lease. _ptsz/_ptds twins take the legacy twin's prototype. */
+#define VGPU_CUDA_GATED(X)                                                                         \
+    X(cuLaunchKernel, cuLaunchKernel)                                                              \
+    X(cuLaunchKernel_ptsz, cuLaunchKernel)                                                         \
+    X(cuLaunchKernelEx, cuLaunchKernelEx)                                                          \
+    X(cuLaunchKernelEx_ptsz, cuLaunchKernelEx)                                                     \
+    X(cuLaunchCooperativeKernel, cuLaunchCooperativeKernel)                                        \
+    X(cuLaunchCooperativeKernel_ptsz, cuLaunchCooperativeKernel)                                   \
+    X(cuGraphLaunch, cuGraphLaunch)                                                                \
+    X(cuGraphLaunch_ptsz, cuGraphLaunch)                                                           \
+    X(cuMemcpy, cuMemcpy)                                                                          \
+    X(cuMemcpy_ptds, cuMemcpy)                                                                     \
+    X(cuMemcpyAsync, cuMemcpyAsync)                                                                \
+    X(cuMemcpyAsync_ptsz, cuMemcpyAsync)                                                           \
+    X(cuMemcpyPeer, cuMemcpyPeer)                                                                  \
+    X(cuMemcpyPeer_ptds, cuMemcpyPeer)                                                             \
+    X(cuMemcpyPeerAsync, cuMemcpyPeerAsync)                                                        \
+    X(cuMemcpyPeerAsync_ptsz, cuMemcpyPeerAsync)                                                   \
+    X(cuMemcpyHtoD_v2, cuMemcpyHtoD_v2)                                                            \
+    X(cuMemcpyHtoD_v2_ptds, cuMemcpyHtoD_v2)                                                       \
+    X(cuMemcpyDtoH_v2, cuMemcpyDtoH_v2)                                                            \
+    X(cuMemcpyDtoH_v2_ptds, cuMemcpyDtoH_v2)                                                       \
+    X(cuMemcpyDtoD_v2, cuMemcpyDtoD_v2)                                                            \
+    X(cuMemcpyDtoD_v2_ptds, cuMemcpyDtoD_v2)                                                       \
+    X(cuMemcpyDtoA_v2, cuMemcpyDtoA_v2)                                                            \
+    X(cuMemcpyDtoA_v2_ptds, cuMemcpyDtoA_v2)                                                       \
+    X(cuMemcpyAtoD_v2, cuMemcpyAtoD_v2)                                                            \
+    X(cuMemcpyAtoD_v2_ptds, cuMemcpyAtoD_v2)                                                       \
+    X(cuMemcpyHtoA_v2, cuMemcpyHtoA_v2)                                                            \
+    X(cuMemcpyHtoA_v2_ptds, cuMemcpyHtoA_v2)                                                       \
+    X(cuMemcpyAtoH_v2, cuMemcpyAtoH_v2)                                                            \
+    X(cuMemcpyAtoH_v2_ptds, cuMemcpyAtoH_v2)                                                       \
+    X(cuMemcpyAtoA_v2, cuMemcpyAtoA_v2)                                                            \
+    X(cuMemcpyAtoA_v2_ptds, cuMemcpyAtoA_v2)                                                       \
+    X(cuMemcpy2D_v2, cuMemcpy2D_v2)                                                                \
+    X(cuMemcpy2D_v2_ptds, cuMemcpy2D_v2)                                                           \
+    X(cuMemcpy2DUnaligned_v2, cuMemcpy2DUnaligned_v2)                                              \
+    X(cuMemcpy2DUnaligned_v2_ptds, cuMemcpy2DUnaligned_v2)                                         \
+    X(cuMemcpy3D_v2, cuMemcpy3D_v2)                                                                \
+    X(cuMemcpy3D_v2_ptds, cuMemcpy3D_v2)                                                           \
+    X(cuMemcpy3DPeer, cuMemcpy3DPeer)                                                              \
+    X(cuMemcpy3DPeer_ptds, cuMemcpy3DPeer)                                                         \
+    X(cuMemcpyHtoDAsync_v2, cuMemcpyHtoDAsync_v2)                                                  \
+    X(cuMemcpyHtoDAsync_v2_ptsz, cuMemcpyHtoDAsync_v2)                                             \
+    X(cuMemcpyDtoHAsync_v2, cuMemcpyDtoHAsync_v2)                                                  \
+    X(cuMemcpyDtoHAsync_v2_ptsz, cuMemcpyDtoHAsync_v2)                                             \
+    X(cuMemcpyDtoDAsync_v2, cuMemcpyDtoDAsync_v2)                                                  \
+    X(cuMemcpyDtoDAsync_v2_ptsz, cuMemcpyDtoDAsync_v2)                                             \
+    X(cuMemcpyHtoAAsync_v2, cuMemcpyHtoAAsync_v2)                                                  \
+    X(cuMemcpyHtoAAsync_v2_ptsz, cuMemcpyHtoAAsync_v2)                                             \
+    X(cuMemcpyAtoHAsync_v2, cuMemcpyAtoHAsync_v2)                                                  \
+    X(cuMemcpyAtoHAsync_v2_ptsz, cuMemcpyAtoHAsync_v2)                                             \
+    X(cuMemcpy2DAsync_v2, cuMemcpy2DAsync_v2)                                                      \
+    X(cuMemcpy2DAsync_v2_ptsz, cuMemcpy2DAsync_v2)                                                 \
+    X(cuMemcpy3DAsync_v2, cuMemcpy3DAsync_v2)                                                      \
+    X(cuMemcpy3DAsync_v2_ptsz, cuMemcpy3DAsync_v2)                                                 \
+    X(cuMemcpy3DPeerAsync, cuMemcpy3DPeerAsync)                                                    \
+    X(cuMemcpy3DPeerAsync_ptsz, cuMemcpy3DPeerAsync)                                               \
+    X(cuMemcpyBatchAsync_v2, cuMemcpyBatchAsync_v2)                                                \
+    X(cuMemcpyBatchAsync_v2_ptsz, cuMemcpyBatchAsync_v2)                                           \
+    X(cuMemcpy3DBatchAsync_v2, cuMemcpy3DBatchAsync_v2)                                            \
+    X(cuMemcpy3DBatchAsync_v2_ptsz, cuMemcpy3DBatchAsync_v2)                                       \
+    X(cuMemsetD8_v2, cuMemsetD8_v2)                                                                \
+    X(cuMemsetD8_v2_ptds, cuMemsetD8_v2)                                                           \
+    X(cuMemsetD16_v2, cuMemsetD16_v2)                                                              \
+    X(cuMemsetD16_v2_ptds, cuMemsetD16_v2)                                                         \
+    X(cuMemsetD32_v2, cuMemsetD32_v2)                                                              \
+    X(cuMemsetD32_v2_ptds, cuMemsetD32_v2)                                                         \
+    X(cuMemsetD2D8_v2, cuMemsetD2D8_v2)                                                            \
+    X(cuMemsetD2D8_v2_ptds, cuMemsetD2D8_v2)                                                       \
+    X(cuMemsetD2D16_v2, cuMemsetD2D16_v2)                                                          \
+    X(cuMemsetD2D16_v2_ptds, cuMemsetD2D16_v2)                                                     \
+    X(cuMemsetD2D32_v2, cuMemsetD2D32_v2)                                                          \
+    X(cuMemsetD2D32_v2_ptds, cuMemsetD2D32_v2)                                                     \
+    X(cuMemsetD8Async, cuMemsetD8Async)                                                            \
+    X(cuMemsetD8Async_ptsz, cuMemsetD8Async)                                                       \
+    X(cuMemsetD16Async, cuMemsetD16Async)                                                          \
+    X(cuMemsetD16Async_ptsz, cuMemsetD16Async)                                                     \
+    X(cuMemsetD32Async, cuMemsetD32Async)                                                          \
+    X(cuMemsetD32Async_ptsz, cuMemsetD32Async)                                                     \
+    X(cuMemsetD2D8Async, cuMemsetD2D8Async)                                                        \
+    X(cuMemsetD2D8Async_ptsz, cuMemsetD2D8Async)                                                   \
+    X(cuMemsetD2D16Async, cuMemsetD2D16Async)                                                      \
+    X(cuMemsetD2D16Async_ptsz, cuMemsetD2D16Async)                                                 \
+    X(cuMemsetD2D32Async, cuMemsetD2D32Async)                                                      \
+    X(cuMemsetD2D32Async_ptsz, cuMemsetD2D32Async)
 
 /* Driver entry points libvgpu calls but does not hook. */
 #define VGPU_CUDA_USES(X)                                                                          \
@@ -76,7 +165,16 @@
     X(cuMemGetAllocationPropertiesFromHandle, cuMemGetAllocationPropertiesFromHandle)              \
     X(cuStreamGetCtx, cuStreamGetCtx)                                                              \
     X(cuCtxPushCurrent_v2, cuCtxPushCurrent_v2)                                                    \
-    X(cuCtxPopCurrent_v2, cuCtxPopCurrent_v2)
+    X(cuCtxPopCurrent_v2, cuCtxPopCurrent_v2)                                                      \
+    X(cuCtxGetCurrent, cuCtxGetCurrent)                                                            \
+    X(cuCtxSynchronize, cuCtxSynchronize)                                                          \
+    X(cuEventCreate, cuEventCreate)                                                                \
+    X(cuEventDestroy_v2, cuEventDestroy_v2)                                                        \
+    X(cuEventRecord, cuEventRecord)                                                                \
+    X(cuEventQuery, cuEventQuery)                                                                  \
+    X(cuEventSynchronize, cuEventSynchronize)                                                      \
+    X(cuStreamIsCapturing, cuStreamIsCapturing)                                                    \
+    X(cuThreadExchangeStreamCaptureMode, cuThreadExchangeStreamCaptureMode)
 
 /* Hooked NVML entry points, and NVML entry points libvgpu only calls. */
 #define VGPU_NVML_HOOKS(X)                                                                         \

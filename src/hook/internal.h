@@ -6,6 +6,7 @@
 #include "account.h"
 #include "hook.h"
 #include "limit_spec.h"
+#include "scheduler.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -46,6 +47,33 @@ struct vgpu_pool {
 
 #define VGPU_MAX_POOLS 64
 
+/* Work this process has put on one GPU under its lease and not yet seen
+ * finish: an event recorded after each operation while the GPU is shared
+ * (gate.c). */
+#define VGPU_RING 64
+#define VGPU_LEASE_CTXS 4
+
+/* This process's side of one GPU's lease (lease.c, gate.c). */
+struct vgpu_lease {
+    int gpu;                    /* scheduler GPU slot; -1: not scheduled */
+    bool used;                  /* told the scheduler we use this GPU */
+    _Atomic uint64_t entered;   /* operations past the gate ... */
+    _Atomic uint64_t left;      /* ... and those that were submitted (or failed) */
+    _Atomic uint32_t hint_seen; /* the GPU's hint word the bound was computed from */
+    _Atomic uint32_t bound;     /* in-flight limit while tracking; 0: not tracking */
+    _Atomic uint32_t untracked; /* an operation of this lease ran untracked */
+    uint64_t seen_entered;      /* agent: `entered` at its last look */
+    int idle_looks;             /* agent: looks in a row that found us idle */
+    pthread_mutex_t ring_lock;  /* guards ring, head, count, ctx */
+    struct {
+        CUevent ev;
+        CUcontext ctx;
+    } ring[VGPU_RING];
+    unsigned head, count;
+    CUcontext ctx[VGPU_LEASE_CTXS]; /* contexts that put work on the GPU */
+    int nctx;
+};
+
 struct vgpu__process {
     pthread_mutex_t lock; /* guards attaching and the tables below */
     bool broken;          /* configuration error: fail closed */
@@ -70,6 +98,14 @@ struct vgpu__process {
     pthread_mutex_t pool_lock; /* serialises stream-ordered allocation */
     struct vgpu_pool pools[VGPU_MAX_POOLS];
     int npools;
+    /* GPU time (lease.c) */
+    struct vgpu_sched *sched;
+    int sched_tenant, sched_client; /* slots; -1 before attach */
+    uint32_t me;                    /* sched_client + 1: the lease word's holder field */
+    uint32_t share;                 /* standalone policy from the environment */
+    int klass;
+    bool agent_running;
+    struct vgpu_lease lease[VGPU_MAX_DEVICES];
 };
 
 extern struct vgpu__process vgpu__proc;
@@ -96,6 +132,23 @@ void vgpu__forget_process(void);
 CUresult vgpu__managed_attach(void);
 /* In a forked child: the parent's connection is not ours. */
 void vgpu__managed_forget(void);
+
+/* lease.c: this process as a client of the GPU-time scheduler. */
+/* Reads VGPU_COMPUTE_SHARE / CUDA_DEVICE_SM_LIMIT and VGPU_PRIORITY; false
+ * (with a message in err) for a bad value. */
+bool vgpu__lease_config(char *err, size_t errlen);
+/* Joins the scheduler (attach, with P->lock held). */
+CUresult vgpu__lease_attach(void);
+/* The gate's slow path (called with L->entered counted, returns with it
+ * counted): waits until this process holds device dev's lease and, while
+ * tracking, until fewer than the bound operations are in flight, the lease
+ * still ours after that wait. */
+CUresult vgpu__gate_slow(int dev);
+/* Tracking: records the end of the operation just submitted on `stream`. */
+void vgpu__track_after(int dev, CUstream stream);
+/* Recomputes the in-flight bound from the GPU's hint word `hint`. */
+void vgpu__lease_rebound(int dev, uint32_t hint);
+void vgpu__lease_forget(void);
 
 /* track.c: allocation bookkeeping, keyed by pointer or handle. */
 void vgpu__track_put(uint64_t key, const struct vgpu_track *t);

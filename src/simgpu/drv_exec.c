@@ -668,3 +668,19 @@ SIM_API CUresult cuStreamIsCapturing(CUstream hs, CUstreamCaptureStatus *status)
     return CUDA_SUCCESS;
 }
 SIM_TWIN(cuStreamIsCapturing, cuStreamIsCapturing_ptsz);
+
+/* The calling thread's capture mode. simgpu never refuses a call because
+ * another thread captures, so the mode is only kept and exchanged. */
+static _Thread_local CUstreamCaptureMode thread_capture_mode = CU_STREAM_CAPTURE_MODE_GLOBAL;
+
+SIM_API CUresult cuThreadExchangeStreamCaptureMode(CUstreamCaptureMode *mode)
+{
+    if (!mode ||
+        (*mode != CU_STREAM_CAPTURE_MODE_GLOBAL && *mode != CU_STREAM_CAPTURE_MODE_THREAD_LOCAL &&
+         *mode != CU_STREAM_CAPTURE_MODE_RELAXED))
+        return CUDA_ERROR_INVALID_VALUE;
+    CUstreamCaptureMode old = thread_capture_mode;
+    thread_capture_mode = *mode;
+    *mode = old;
+    return CUDA_SUCCESS;
+}
