@@ -66,6 +66,12 @@ uint64_t vgpu_proc_start_time(pid_t pid);
 /* True when `pid` exists and started at `start_time` (0 matches any). */
 bool vgpu_proc_alive(pid_t pid, uint64_t start_time);
 
+/* ---- shared memory ---------------------------------------------------- */
+/* The prefix of vgpu's shared-memory names: VGPU_ACCOUNT_PREFIX when it is
+ * 1-31 of [A-Za-z0-9_-] (a test, or a second vgpud on one host, keeps its
+ * regions apart from the machine's), else "vgpu". */
+const char *vgpu_shm_prefix(void);
+
 /* ---- errors ----------------------------------------------------------- */
 /* Writes a one-line reason into err (when err and errlen > 0) and returns
  * rc: `return vgpu_errf(err, errlen, -EINVAL, "bad %s", what);` */

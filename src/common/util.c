@@ -98,3 +98,13 @@ size_t vgpu_strlcpy(char *dst, const char *src, size_t len)
     }
     return n;
 }
+
+const char *vgpu_shm_prefix(void)
+{
+    const char *prefix = getenv("VGPU_ACCOUNT_PREFIX");
+    bool ok = prefix && *prefix && strlen(prefix) < 32;
+    for (const char *p = prefix; ok && *p; p++)
+        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+             *p == '-' || *p == '_';
+    return ok ? prefix : "vgpu";
+}

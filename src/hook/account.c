@@ -32,16 +32,10 @@ static int init_region(struct vgpu_acct *a, const char *tenant)
     return rc == 0 ? 0 : -rc;
 }
 
-/* "/vgpu.<tenant>", or "/<VGPU_ACCOUNT_PREFIX>.<tenant>": a test (or a second
- * vgpud on one host) keeps its tenants apart from the machine's. */
+/* "/<prefix>.<tenant>" (vgpu_shm_prefix: "vgpu" unless a test sets one). */
 static void region_name(const char *tenant, char *out, size_t len)
 {
-    const char *prefix = getenv("VGPU_ACCOUNT_PREFIX");
-    bool ok = prefix && *prefix && strlen(prefix) < 32;
-    for (const char *p = prefix; ok && *p; p++)
-        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-             *p == '-' || *p == '_';
-    snprintf(out, len, "/%s.%s", ok ? prefix : "vgpu", tenant);
+    snprintf(out, len, "/%s.%s", vgpu_shm_prefix(), tenant);
 }
 
 /* Opens the region of `tenant` if it exists: an fd, or -1 with errno. */

@@ -368,8 +368,16 @@ static void drain_and_release(int dev)
             return; /* not ours (any more) */
     } while (!(w & VGPU_LEASE_YIELD) &&
              !atomic_compare_exchange_weak(lease, &w, w | VGPU_LEASE_YIELD));
-    while (atomic_load(&L->entered) != atomic_load(&L->left))
-        sched_yield(); /* an operation is being submitted: a few microseconds */
+    /* An operation between the gate and the driver is being submitted (a few
+     * microseconds), or is a synchronous copy waiting for the GPU. */
+    for (unsigned spins = 0; atomic_load(&L->entered) != atomic_load(&L->left); spins++) {
+        if (spins < 64) {
+            sched_yield();
+        } else {
+            struct timespec ts = {0, 20000};
+            nanosleep(&ts, NULL);
+        }
+    }
     pthread_mutex_lock(&L->ring_lock);
     ring_retire(L, 0); /* all of our tracked work */
     CUcontext ctx[VGPU_LEASE_CTXS];

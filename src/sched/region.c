@@ -20,12 +20,7 @@
 
 void vgpu_sched_name(char *out, size_t len)
 {
-    const char *prefix = getenv("VGPU_ACCOUNT_PREFIX");
-    bool ok = prefix && *prefix && strlen(prefix) < 32;
-    for (const char *p = prefix; ok && *p; p++)
-        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-             *p == '-' || *p == '_';
-    snprintf(out, len, "/%s.@sched", ok ? prefix : "vgpu");
+    snprintf(out, len, "/%s.@sched", vgpu_shm_prefix());
 }
 
 static int init_region(struct vgpu_sched *s)
