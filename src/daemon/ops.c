@@ -51,6 +51,8 @@ static void apply_policy(struct vgpud *d, const json_t *tenant)
         .klass = class_of(json_string_value(json_object_get(tenant, "priority"))),
         .share = (uint32_t)json_integer_value(json_object_get(tenant, "share")),
         .max_inflight = (uint32_t)json_integer_value(json_object_get(tenant, "max_inflight")),
+        .rate = (uint32_t)json_integer_value(json_object_get(tenant, "rate")),
+        .burst = (uint32_t)json_integer_value(json_object_get(tenant, "burst")),
         .quarantined = state && strcmp(state, "quarantined") == 0,
     };
     if (d->sched && name && vgpu_sched_tenant(d->sched, name, &p, true) < 0)

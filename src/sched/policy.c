@@ -109,7 +109,7 @@ void vgpu__sched_hint(struct vgpu_sched *s, int g)
             h |= 1u << k;
     if (n > 1)
         h |= 0x100;
-    atomic_store(&G->hint, h);
+    atomic_store(&G->hint, h | (atomic_load(&G->hint) & 0xffff0000u));
 }
 
 void vgpu__sched_unwant(struct vgpu_sched *s, int c, int g, uint64_t now)

@@ -158,11 +158,17 @@ int vgpu_sched_gpu(struct vgpu_sched *s, const char *uuid)
     return found;
 }
 
-static void set_policy(struct vgpu_sched_tenant *t, const struct vgpu_sched_policy *p)
+static void set_policy(struct vgpu_sched *s, struct vgpu_sched_tenant *t,
+                       const struct vgpu_sched_policy *p)
 {
+    uint32_t n = atomic_load(&s->ngpus);
     atomic_store(&t->klass, p->klass <= VGPU_CLASS_HIGH ? (uint32_t)p->klass : VGPU_CLASS_MEDIUM);
     atomic_store(&t->share, p->share > 100 ? 100 : p->share);
     atomic_store(&t->max_inflight, p->max_inflight);
+    atomic_store(&t->rate, p->rate);
+    atomic_store(&t->burst, p->burst);
+    for (uint32_t g = 0; g < n && g < VGPU_SCHED_GPUS; g++)
+        atomic_fetch_add(&s->gpu[g].hint, 1u << 16); /* holders look at their policy again */
 }
 
 int vgpu_sched_tenant(struct vgpu_sched *s, const char *name, const struct vgpu_sched_policy *p,
@@ -183,16 +189,16 @@ int vgpu_sched_tenant(struct vgpu_sched *s, const char *name, const struct vgpu_
     if (found >= 0) {
         struct vgpu_sched_tenant *t = &s->tenant[found];
         if (managed) {
-            set_policy(t, p);
+            set_policy(s, t, p);
             atomic_store(&t->managed, 1);
         } else if (!atomic_load(&t->managed) && t->clients == 0) {
-            set_policy(t, p);
+            set_policy(s, t, p);
         }
     } else if (free_slot >= 0) {
         struct vgpu_sched_tenant *t = &s->tenant[free_slot];
         memset(t, 0, sizeof(*t));
         vgpu_strlcpy(t->name, name, sizeof(t->name));
-        set_policy(t, p);
+        set_policy(s, t, p);
         atomic_store(&t->managed, managed ? 1 : 0);
         for (int g = 0; g < VGPU_SCHED_GPUS; g++)
             t->use[g].tokens_at = 0; /* filled on first use */

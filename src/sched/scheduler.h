@@ -51,7 +51,7 @@
 
 #define VGPU_SCHED_MAGIC 0x4448435355504756ULL /* "VGPUSCHD" */
 #define VGPU_SCHED_MAJOR 1
-#define VGPU_SCHED_MINOR 0
+#define VGPU_SCHED_MINOR 1 /* 1.1: tenants' rate limit and watchdog count */
 #define VGPU_SCHED_GPUS 32
 #define VGPU_SCHED_TENANTS 1024
 #define VGPU_SCHED_CLIENTS 1024
@@ -89,8 +89,13 @@ struct vgpu_sched_tenant {
     _Atomic uint32_t share;        /* cap in percent, 0 or 100: none */
     _Atomic uint32_t max_inflight; /* 0: the scheduler's default */
     _Atomic uint32_t quarantined;
-    uint32_t clients; /* live client slots */
-    uint8_t reserved[40];
+    uint32_t clients;          /* live client slots */
+    _Atomic uint32_t rate;     /* 1.1: operations per second, 0: no limit */
+    _Atomic uint32_t burst;    /* 1.1: the rate bucket's depth in operations */
+    double rl_tokens;          /* 1.1: the rate bucket (guarded by the lock) */
+    uint64_t rl_at;            /* 1.1: when it was last filled, 0: never */
+    _Atomic uint64_t rl_waits; /* 1.1: operations that waited for the rate limit */
+    _Atomic uint64_t watchdog; /* 1.1: leases held past quantum + grace (vgpud) */
     struct vgpu_sched_usage use[VGPU_SCHED_GPUS];
 };
 
@@ -145,6 +150,7 @@ struct vgpu_sched_policy {
     enum vgpu_class klass;
     uint32_t share;        /* 0: no cap */
     uint32_t max_inflight; /* 0: default */
+    uint32_t rate, burst;  /* operations per second (0: none) and bucket depth */
     bool quarantined;
 };
 
