@@ -29,6 +29,8 @@ static const struct optmap tenant_opts[] = {
     {"rate", "rate"},
     {"burst", "burst"},
     {"max-inflight", "max_inflight"},
+    {"exec-limit", "exec_limit"},
+    {"exec-policy", "exec_policy"},
     {"bind-uid", "bind_uid"},
     {"bind-gid", "bind_gid"},
     {"bind-cgroup", "bind_cgroup"},
@@ -515,7 +517,8 @@ static int cmd_ping(struct admin *a, int argc, char **argv)
 
 #define TENANT_OPTS                                                                                \
     "[--priority low|medium|high] [--memory SIZE] [--share N] [--rate N/s] [--burst N] "           \
-    "[--max-inflight N] [--bind-uid USER|UID | --bind-gid GROUP|GID | --bind-cgroup PATH]"
+    "[--max-inflight N] [--exec-limit TIME] [--exec-policy warn|quarantine|kill] "                 \
+    "[--bind-uid USER|UID | --bind-gid GROUP|GID | --bind-cgroup PATH]"
 
 const struct admin_cmd admin_cmds[] = {
     [C_SCAN] = {"scan-gpus", cmd_scan, "discover the GPUs, store and show them",

@@ -29,8 +29,11 @@ struct vgpud {
     uint64_t started_ns;
     gid_t admin_gid; /* the "vgpu" group, or (gid_t)-1 when there is none */
     bool have_admin_gid;
-    unsigned clients;         /* open connections */
-    struct vgpu_sched *sched; /* the GPU-time scheduler's region (src/sched) */
+    unsigned clients;           /* open connections */
+    struct vgpu_sched *sched;   /* the GPU-time scheduler's region (src/sched) */
+    uint64_t watchdog_grace_ms; /* past quantum + this, a holder raises an event */
+    uint32_t wd_warned[32];     /* per scheduler GPU: lease generation + 1 warned about */
+    uint32_t wd_acted[32];      /* ... and the one an execution-limit policy acted on */
 };
 
 /* Who is on the other end of a connection (SO_PEERCRED). */
@@ -52,6 +55,10 @@ void vgpud_unlisten(struct vgpud *d);
 
 /* The attached clients: [{pid, uid, tenant}] (server.c). */
 json_t *vgpud_clients(struct vgpud *d);
+
+/* watchdog.c: looks for holders past their quantum (a timer, ten times a
+ * second): events, and each tenant's execution-limit policy. */
+void vgpud_watchdog(struct vgpud *d);
 
 /* ops.c: carries out one request; returns the reply body (a new reference).
  * client.attach records the tenant in peer. */

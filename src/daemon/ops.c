@@ -146,10 +146,13 @@ static void add_gpu_time(struct vgpud *d, json_t *tenant)
     const char *name = json_string_value(json_object_get(tenant, "name"));
     json_t *by_gpu = json_object();
     uint64_t total = 0;
+    json_int_t wd = 0, rl = 0;
     struct vgpu_sched *s = d->sched;
     for (int t = 0; s && name && t < VGPU_SCHED_TENANTS; t++) {
         if (strncmp(s->tenant[t].name, name, sizeof(s->tenant[t].name)) != 0)
             continue;
+        wd = (json_int_t)atomic_load(&s->tenant[t].watchdog);
+        rl = (json_int_t)atomic_load(&s->tenant[t].rl_waits);
         uint32_t n = atomic_load(&s->ngpus);
         for (uint32_t g = 0; g < n && g < VGPU_SCHED_GPUS; g++) {
             struct vgpu_sched_usage *u = &s->tenant[t].use[g];
@@ -168,6 +171,8 @@ static void add_gpu_time(struct vgpud *d, json_t *tenant)
         break;
     }
     json_object_set_new(tenant, "gpu_time_s", json_real((double)total / 1e9));
+    json_object_set_new(tenant, "watchdog_events", json_integer(wd));
+    json_object_set_new(tenant, "rate_limit_waits", json_integer(rl));
     json_object_set_new(tenant, "gpu_time_by_gpu", by_gpu);
 }
 

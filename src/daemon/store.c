@@ -108,6 +108,12 @@ static const char *const migrations[] = {
     "CREATE TRIGGER tenants_one_binding_update BEFORE UPDATE ON tenants"
     "  WHEN NEW.bind_gid IS NOT NULL AND (NEW.bind_uid IS NOT NULL OR NEW.bind_cgroup IS NOT NULL)"
     "  BEGIN SELECT RAISE(ABORT, 'a tenant has at most one binding'); END;",
+    /* 4: the watchdog: how long a tenant may hold a GPU past its quantum,
+     * and what happens then. */
+    "ALTER TABLE tenants ADD COLUMN exec_limit_ms INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (typeof(exec_limit_ms) = 'integer' AND exec_limit_ms BETWEEN 0 AND 86400000);"
+    "ALTER TABLE tenants ADD COLUMN exec_policy TEXT NOT NULL DEFAULT 'warn'"
+    "  CHECK (exec_policy IN ('warn', 'quarantine', 'kill'));",
 };
 #define MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == VGPU_STORE_SCHEMA,

@@ -31,6 +31,10 @@
  *   share         0-100 percent of GPU time; 0 = no cap
  *   rate          operations per second: "1000/s", "1000" or a number; 0 = none
  *   burst, max_inflight   0..2147483647 (max_inflight 0 = no limit)
+ *   exec_limit    how long a tenant may keep a GPU past its quantum while
+ *                 others wait: "500ms", "2s", milliseconds as a number, or 0
+ *                 (no limit); at most 24 h (schema 4)
+ *   exec_policy   warn | quarantine | kill: what the watchdog does past it
  *   bind_uid      0..4294967294 (null clears it)
  *   bind_gid      0..4294967294 (null clears it): every process whose primary
  *                 or supplementary groups hold it
@@ -48,7 +52,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define VGPU_STORE_SCHEMA 3
+#define VGPU_STORE_SCHEMA 4
 
 struct vgpu_store;
 struct vgpu_scan;
@@ -104,7 +108,8 @@ int vgpu_store_tenant_rm(struct vgpu_store *s, const json_t *args, struct vgpu_e
 /* args: name; state "active" or "quarantined" (setting the current state is fine). */
 int vgpu_store_tenant_state(struct vgpu_store *s, const json_t *args, const char *state,
                             struct vgpu_err *err);
-/* [{name, vm_id, pool, priority, memory, share, rate, burst, max_inflight,
+/* [{name, vm_id, pool, priority, memory, share, rate, burst, max_inflight, exec_limit_ms,
+ *   exec_policy,
  *   bind_uid, bind_gid, bind_cgroup, state}] (vm_id and the bindings may be
  * null), tenants with a vm_id first by vm_id, then the others by name.
  * pool NULL: all; an unknown pool gives []. */

@@ -203,6 +203,50 @@ static int p_max_inflight(const char *key, const json_t *v, struct vgpu__args *a
                  &a->t.max_inflight, err);
 }
 
+/* A duration for the watchdog: "500ms", "2s", "1.5s" or whole milliseconds. */
+static int p_exec_limit(const char *key, const json_t *v, struct vgpu__args *a,
+                        struct vgpu_err *err)
+{
+    static const char why[] =
+        "must be a time such as \"500ms\", \"2s\" or milliseconds, from 0 (no limit) to 24 h";
+    const int64_t max_ms = 86400000;
+    const char *s = string_of(v);
+    if (!s)
+        return whole(key, v, 0, max_ms, why, &a->t.exec_limit_ms, err);
+    size_t n = strlen(s);
+    int64_t ms = -1, whole_part = 0, frac = 0, scale = 1;
+    if (n > 2 && strcmp(s + n - 2, "ms") == 0) {
+        if (!parse_digits(s, n - 2, &ms))
+            return bad(err, key, v, why);
+    } else if (n > 1 && s[n - 1] == 's') {
+        const char *dot = memchr(s, '.', n - 1);
+        size_t wn = dot ? (size_t)(dot - s) : n - 1;
+        size_t fn = dot ? n - 2 - wn : 0;
+        if (!parse_digits(s, wn, &whole_part) || (dot && (fn == 0 || fn > 3)) ||
+            (dot && !parse_digits(dot + 1, fn, &frac)) || whole_part > max_ms / 1000)
+            return bad(err, key, v, why);
+        for (size_t i = fn; i < 3; i++)
+            scale *= 10;
+        ms = whole_part * 1000 + frac * scale;
+    } else if (!parse_digits(s, n, &ms)) {
+        return bad(err, key, v, why);
+    }
+    if (ms < 0 || ms > max_ms)
+        return bad(err, key, v, why);
+    a->t.exec_limit_ms = ms;
+    return 0;
+}
+
+static int p_exec_policy(const char *key, const json_t *v, struct vgpu__args *a,
+                         struct vgpu_err *err)
+{
+    const char *s = string_of(v);
+    if (!s || (strcmp(s, "warn") != 0 && strcmp(s, "quarantine") != 0 && strcmp(s, "kill") != 0))
+        return bad(err, key, v, "must be warn, quarantine or kill");
+    vgpu_strlcpy(a->t.exec_policy, s, sizeof(a->t.exec_policy));
+    return 0;
+}
+
 static int p_bind_uid(const char *key, const json_t *v, struct vgpu__args *a, struct vgpu_err *err)
 {
     return whole(key, v, 0, UID_MAX, "must be a uid from 0 to 4294967294", &a->t.bind_uid, err);
@@ -388,6 +432,8 @@ static const struct argdef defs[VGPU__ARG_COUNT] = {
     [VGPU__ARG_BIND_UID] = {"bind_uid", true, p_bind_uid},
     [VGPU__ARG_BIND_GID] = {"bind_gid", true, p_bind_gid},
     [VGPU__ARG_BIND_CGROUP] = {"bind_cgroup", true, p_bind_cgroup},
+    [VGPU__ARG_EXEC_LIMIT] = {"exec_limit", false, p_exec_limit},
+    [VGPU__ARG_EXEC_POLICY] = {"exec_policy", false, p_exec_policy},
     [VGPU__ARG_GPU] = {"gpu", false, p_gpu},
     [VGPU__ARG_GPUS] = {"gpus", false, p_gpus},
     [VGPU__ARG_WEIGHTS] = {"weights", false, p_weights},

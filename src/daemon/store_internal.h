@@ -76,6 +76,8 @@ enum vgpu__arg {
     VGPU__ARG_BIND_UID,
     VGPU__ARG_BIND_GID,
     VGPU__ARG_BIND_CGROUP,
+    VGPU__ARG_EXEC_LIMIT,
+    VGPU__ARG_EXEC_POLICY,
     VGPU__ARG_GPU,
     VGPU__ARG_GPUS,
     VGPU__ARG_WEIGHTS,
@@ -86,7 +88,7 @@ enum vgpu__arg {
 #define VGPU__TENANT_KEYS                                                                          \
     (VGPU__A(POOL) | VGPU__A(VM_ID) | VGPU__A(PRIORITY) | VGPU__A(MEMORY) | VGPU__A(SHARE) |       \
      VGPU__A(RATE) | VGPU__A(BURST) | VGPU__A(MAX_INFLIGHT) | VGPU__A(BIND_UID) |                  \
-     VGPU__A(BIND_GID) | VGPU__A(BIND_CGROUP))
+     VGPU__A(BIND_GID) | VGPU__A(BIND_CGROUP) | VGPU__A(EXEC_LIMIT) | VGPU__A(EXEC_POLICY))
 
 #define VGPU__NAME_MAX 63
 #define VGPU__CGROUP_MAX 4096 /* bind_cgroup is shorter than this */
@@ -104,6 +106,8 @@ struct vgpu__tenant {
     int64_t bind_uid, bind_gid;
     char bind_cgroup[VGPU__CGROUP_MAX];
     char state[16];
+    int64_t exec_limit_ms;
+    char exec_policy[16];
 };
 
 /* The checked arguments of one request: `given` has a bit per key present;

@@ -24,14 +24,15 @@
 
 #define COLUMNS                                                                                    \
     "name, vm_id, pool, priority, memory, share, rate, burst, max_inflight, bind_uid,"             \
-    " bind_gid, bind_cgroup, state"
+    " bind_gid, bind_cgroup, state, exec_limit_ms, exec_policy"
 #define ORDER " ORDER BY vm_id IS NULL, vm_id, name"
 
 static json_t *row_json(sqlite3_stmt *st)
 {
-    static const char *const keys[] = {
-        "name",  "vm_id",        "pool",     "priority", "memory",      "share", "rate",
-        "burst", "max_inflight", "bind_uid", "bind_gid", "bind_cgroup", "state"};
+    static const char *const keys[] = {"name",         "vm_id",         "pool",       "priority",
+                                       "memory",       "share",         "rate",       "burst",
+                                       "max_inflight", "bind_uid",      "bind_gid",   "bind_cgroup",
+                                       "state",        "exec_limit_ms", "exec_policy"};
     json_t *o = json_object();
 
     for (int i = 0; o && i < (int)(sizeof(keys) / sizeof(keys[0])); i++) {
@@ -60,6 +61,8 @@ static void row_tenant(sqlite3_stmt *st, struct vgpu__tenant *t)
     t->bind_gid = sqlite3_column_type(st, 10) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 10);
     vgpu_strlcpy(t->bind_cgroup, cg ? cg : "", sizeof(t->bind_cgroup));
     vgpu_strlcpy(t->state, (const char *)sqlite3_column_text(st, 12), sizeof(t->state));
+    t->exec_limit_ms = sqlite3_column_int64(st, 13);
+    vgpu_strlcpy(t->exec_policy, (const char *)sqlite3_column_text(st, 14), sizeof(t->exec_policy));
 }
 
 /* Reads tenant `name` into t; not_found when there is none. */
@@ -111,6 +114,10 @@ static void merge(struct vgpu__tenant *t, const struct vgpu__args *a)
         t->bind_gid = n->bind_gid;
     if (a->given & VGPU__A(BIND_CGROUP))
         memcpy(t->bind_cgroup, n->bind_cgroup, sizeof(t->bind_cgroup));
+    if (a->given & VGPU__A(EXEC_LIMIT))
+        t->exec_limit_ms = n->exec_limit_ms;
+    if (a->given & VGPU__A(EXEC_POLICY))
+        memcpy(t->exec_policy, n->exec_policy, sizeof(t->exec_policy));
 }
 
 /* The tenant other than `self` whose `column` holds the value (a number, or
@@ -190,10 +197,12 @@ static int write_tenant(struct vgpu_store *s, const struct vgpu__tenant *t, bool
     sqlite3_stmt *st = vgpu__prepare(
         s,
         insert ? "INSERT INTO tenants (" COLUMNS ", created, updated)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?14, ?11, ?12, ?13, ?13)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?14, ?11, ?12, ?15, ?16, ?13,"
+                 " ?13)"
                : "UPDATE tenants SET vm_id = ?2, pool = ?3, priority = ?4, memory = ?5,"
                  " share = ?6, rate = ?7, burst = ?8, max_inflight = ?9, bind_uid = ?10,"
-                 " bind_gid = ?14, bind_cgroup = ?11, state = ?12, updated = ?13 WHERE name = ?1",
+                 " bind_gid = ?14, bind_cgroup = ?11, state = ?12, exec_limit_ms = ?15,"
+                 " exec_policy = ?16, updated = ?13 WHERE name = ?1",
         err);
     int rc;
 
@@ -217,6 +226,8 @@ static int write_tenant(struct vgpu_store *s, const struct vgpu__tenant *t, bool
     sqlite3_bind_int64(st, 13, vgpu__now());
     if (t->bind_gid >= 0)
         sqlite3_bind_int64(st, 14, t->bind_gid);
+    sqlite3_bind_int64(st, 15, t->exec_limit_ms);
+    sqlite3_bind_text(st, 16, t->exec_policy, -1, SQLITE_STATIC);
     rc = vgpu__step_done(s, st, err);
     sqlite3_finalize(st);
     return rc;
@@ -225,8 +236,12 @@ static int write_tenant(struct vgpu_store *s, const struct vgpu__tenant *t, bool
 static int add_tx(struct vgpu_store *s, void *ctx, struct vgpu_err *err)
 {
     const struct vgpu__args *a = ctx;
-    struct vgpu__tenant t = {
-        .vm_id = -1, .priority = "medium", .bind_uid = -1, .bind_gid = -1, .state = "active"};
+    struct vgpu__tenant t = {.vm_id = -1,
+                             .priority = "medium",
+                             .bind_uid = -1,
+                             .bind_gid = -1,
+                             .state = "active",
+                             .exec_policy = "warn"};
     int64_t n;
     int rc;
 
@@ -296,10 +311,12 @@ int vgpu_store_tenant_set(struct vgpu_store *s, const json_t *args, struct vgpu_
     if (rc < 0)
         return rc;
     if (!(a.given & VGPU__TENANT_KEYS))
-        return vgpu__fail(err, VGPU__INVALID,
-                          "nothing to change for tenant %s: give pool, vm_id, priority, memory, "
-                          "share, rate, burst, max_inflight, bind_uid, bind_gid or bind_cgroup",
-                          a.t.name);
+        return vgpu__fail(
+            err, VGPU__INVALID,
+            "nothing to change for tenant %s: give pool, vm_id, priority, memory, "
+            "share, rate, burst, max_inflight, exec_limit, exec_policy, bind_uid, bind_gid or "
+            "bind_cgroup",
+            a.t.name);
     return vgpu__tx(s, set_tx, &a, err);
 }
 

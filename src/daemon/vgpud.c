@@ -29,6 +29,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: vgpud [--socket PATH] [--db PATH] [--foreground] [--log-level LEVEL]\n"
+            "             [--watchdog-grace-ms MS]\n"
             "\n"
             "The vgpu host daemon: state, GPU-time scheduling, the control socket.\n"
             "  --socket PATH      control socket (default: $VGPU_SOCKET, else\n"
@@ -37,6 +38,8 @@ static void usage(FILE *f)
             "                     else $XDG_STATE_HOME/vgpu/vgpu.db)\n"
             "  --foreground       stay attached and log to stderr (for systemd and tests)\n"
             "  --log-level LEVEL  error, warn, info (default) or debug\n"
+            "  --watchdog-grace-ms MS  a GPU held this long past its quantum while others\n"
+            "                     wait raises a watchdog event (default 1000)\n"
             "  --help, --version\n");
 }
 
@@ -60,6 +63,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     vgpud_reap_all(arg);
 }
 
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+    vgpud_watchdog(arg);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -67,16 +75,18 @@ int main(int argc, char **argv)
         {"db", required_argument, NULL, 'd'},
         {"foreground", no_argument, NULL, 'f'},
         {"log-level", required_argument, NULL, 'l'},
+        {"watchdog-grace-ms", required_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    struct vgpud d = {0};
+    struct vgpud d = {.watchdog_grace_ms = 1000};
     struct vgpu_err err = {0};
     enum vgpu_log_level level = VGPU_LOG_INFO;
     bool foreground = false;
     const char *socket_opt = NULL, *db_opt = NULL;
-    struct event *sigs[4] = {0}, *tick = NULL;
+    struct event *sigs[4] = {0}, *tick = NULL, *wd = NULL;
+    char *end;
     int c, rc = 1;
 
     vgpu_log_init("vgpud", "VGPU_LOG_LEVEL", VGPU_LOG_INFO);
@@ -89,6 +99,17 @@ int main(int argc, char **argv)
         case 'l':
             if (vgpu_log_parse_level(optarg, &level) != 0) {
                 fprintf(stderr, "vgpud: --log-level %s: expected error, warn, info or debug\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'w':
+            errno = 0;
+            d.watchdog_grace_ms = strtoull(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-' ||
+                d.watchdog_grace_ms > 86400000) {
+                fprintf(stderr,
+                        "vgpud: --watchdog-grace-ms %s: expected milliseconds, 0-86400000\n",
                         optarg);
                 return 2;
             }
@@ -151,12 +172,18 @@ int main(int argc, char **argv)
     tick = event_new(d.base, -1, EV_PERSIST, on_tick, &d);
     if (!tick || event_add(tick, &second) != 0)
         goto out;
+    struct timeval tenth = {0, 100000};
+    wd = event_new(d.base, -1, EV_PERSIST, on_watchdog, &d);
+    if (!wd || event_add(wd, &tenth) != 0)
+        goto out;
     vgpu_info("vgpud %s listening on %s, state in %s", VGPU_VERSION, d.socket_path, d.db_path);
     event_base_dispatch(d.base);
     rc = 0;
 out:
     if (tick)
         event_free(tick);
+    if (wd)
+        event_free(wd);
     for (int i = 0; i < 3; i++)
         if (sigs[i])
             event_free(sigs[i]);

@@ -24,6 +24,9 @@ static json_t *tenant(const char *name, json_int_t vm_id, const char *pool, cons
                           bind_uid ? bind_uid : json_null(), "bind_gid", json_null(), "bind_cgroup",
                           bind_cgroup ? bind_cgroup : json_null(), "state", "active");
     assert_non_null(t);
+    /* schema 4: no execution time limit, the watchdog only warns */
+    json_object_set_new(t, "exec_limit_ms", json_integer(0));
+    json_object_set_new(t, "exec_policy", json_string("warn"));
     return t;
 }
 

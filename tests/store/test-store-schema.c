@@ -112,7 +112,9 @@ static void test_migrates_schema_2(void **unused)
           "{\"name\": \"old\", \"pool\": \"A\", \"share\": 30, \"bind_uid\": 1234}");
     assert_int_equal(vgpu_store_close(s), 0);
     db = raw(path); /* back to what schema 2 wrote */
-    raw_exec(db, "DROP TRIGGER tenants_one_binding_insert; DROP TRIGGER tenants_one_binding_update;"
+    raw_exec(db, "ALTER TABLE tenants DROP COLUMN exec_limit_ms;"
+                 " ALTER TABLE tenants DROP COLUMN exec_policy;"
+                 " DROP TRIGGER tenants_one_binding_insert; DROP TRIGGER tenants_one_binding_update;"
                  " DROP INDEX tenants_bind_gid; ALTER TABLE tenants DROP COLUMN bind_gid;"
                  " PRAGMA user_version = 2");
     sqlite3_close(db);
@@ -127,6 +129,43 @@ static void test_migrates_schema_2(void **unused)
     db = raw(path);
     assert_int_equal(raw_int(db, "PRAGMA user_version"), VGPU_STORE_SCHEMA);
     assert_int_equal(raw_int(db, "SELECT bind_gid FROM tenants WHERE name = 'old'"), 77);
+    sqlite3_close(db);
+    free(path);
+    fx_rmdir(dir);
+}
+
+/* A database written by a schema-3 vgpud (before the watchdog) is migrated
+ * in place: its tenants get no execution time limit and the warn policy,
+ * and can be given both. */
+static void test_migrates_schema_3(void **unused)
+{
+    char *dir = fx_tmpdir(), *path = path_in(dir, "vgpu.db");
+    struct vgpu_store *s = fx_open(path);
+    sqlite3 *db;
+    json_t *t;
+
+    fx_ok(s, vgpu_store_pool_create, "{\"name\": \"A\"}");
+    fx_ok(s, vgpu_store_tenant_add, "{\"name\": \"old\", \"pool\": \"A\", \"share\": 30}");
+    assert_int_equal(vgpu_store_close(s), 0);
+    db = raw(path);
+    raw_exec(db, "ALTER TABLE tenants DROP COLUMN exec_limit_ms;"
+                 " ALTER TABLE tenants DROP COLUMN exec_policy; PRAGMA user_version = 3");
+    sqlite3_close(db);
+    s = fx_open(path);
+    t = vgpu_store_tenant(s, "old");
+    assert_int_equal(json_integer_value(json_object_get(t, "share")), 30);
+    assert_int_equal(json_integer_value(json_object_get(t, "exec_limit_ms")), 0);
+    assert_string_equal(json_string_value(json_object_get(t, "exec_policy")), "warn");
+    json_decref(t);
+    fx_ok(s, vgpu_store_tenant_set,
+          "{\"name\": \"old\", \"exec_limit\": \"1.5s\", \"exec_policy\": \"kill\"}");
+    t = vgpu_store_tenant(s, "old");
+    assert_int_equal(json_integer_value(json_object_get(t, "exec_limit_ms")), 1500);
+    assert_string_equal(json_string_value(json_object_get(t, "exec_policy")), "kill");
+    json_decref(t);
+    assert_int_equal(vgpu_store_close(s), 0);
+    db = raw(path);
+    assert_int_equal(raw_int(db, "PRAGMA user_version"), VGPU_STORE_SCHEMA);
     sqlite3_close(db);
     free(path);
     fx_rmdir(dir);
@@ -314,6 +353,7 @@ static void test_constraints_hold_without_the_store(void **unused)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_migrates_new_and_empty_files),
     cmocka_unit_test(test_migrates_schema_2),
+    cmocka_unit_test(test_migrates_schema_3),
     cmocka_unit_test(test_memory_database),
     cmocka_unit_test(test_refuses_newer_schema),
     cmocka_unit_test(test_failed_migration_changes_nothing),
