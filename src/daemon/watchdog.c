@@ -6,7 +6,8 @@
  * on something that never comes) keeps the lease while draining. Past the
  * quantum plus a grace time (--watchdog-grace-ms, 1 s by default) the
  * watchdog raises an event: a warning in the log and the tenant's watchdog
- * count (status, metrics), once per lease. A tenant may also have an
+ * count (status, metrics), once per lease (an execution limit that acts
+ * first counts as that event). A tenant may also have an
  * execution time limit (tenant add/set --exec-limit TIME --exec-policy
  * warn|quarantine|kill): past the quantum plus that limit, the policy acts,
  * once per lease: warn logs, quarantine puts the tenant in quarantine (its
@@ -124,6 +125,10 @@ void vgpud_watchdog(struct vgpud *d)
         const char *policy = json_string_value(json_object_get(tenant, "exec_policy"));
         if (tenant && limit > 0 && over_ms >= (uint64_t)limit && policy) {
             d->wd_acted[g] = gen + 1;
+            if (d->wd_warned[g] != gen + 1) { /* the limit came before the grace time */
+                d->wd_warned[g] = gen + 1;
+                atomic_fetch_add(&s->tenant[t].watchdog, 1);
+            }
             act(d, name, policy, c, over_ms);
         }
         json_decref(tenant);

@@ -524,6 +524,64 @@ static void test_quarantine_and_release(void **state)
     json_decref(jb);
 }
 
+/* The tenant's state and watchdog count in vgpud's status. */
+static void watchdog_of(const char *name, char *state, size_t len, long *events)
+{
+    json_t *t = tenant_status(name);
+    snprintf(state, len, "%s", json_string_value(json_object_get(t, "state")));
+    *events = (long)num(t, "watchdog_events");
+    json_decref(t);
+}
+
+/* A holder whose one kernel runs 3 s while another tenant waits: past the
+ * quantum plus its execution limit (300 ms) the policy acts, and past the
+ * grace time (1 s) the watchdog counts an event. warn: it keeps running;
+ * quarantine: its tenant is quarantined; kill: the process is SIGKILLed. */
+static void test_watchdog_policies(void **state)
+{
+    static const char *const policies[] = {"warn", "quarantine", "kill"};
+    char uid[16], tenant[16], st[32];
+    world("watchdog");
+    managed_tenant("other", "--priority", "medium");
+    snprintf(uid, sizeof(uid), "%u", (unsigned)getuid());
+    for (int i = 0; i < 3; i++) {
+        snprintf(tenant, sizeof(tenant), "long-%s", policies[i]);
+        assert_int_equal(admin(NULL, "tenant", "add", tenant, "--pool", "P", "--exec-limit",
+                               "300ms", "--exec-policy", policies[i], NULL),
+                         0);
+    }
+    for (int i = 0; i < 3; i++) {
+        char env_tenant[32];
+        long events;
+        snprintf(tenant, sizeof(tenant), "long-%s", policies[i]);
+        snprintf(env_tenant, sizeof(env_tenant), "VGPU_TENANT=%s", tenant);
+        struct child l = work(true, ENV(env_tenant), "--kernel-us", "3000000", "--sync-every", "1",
+                              "--duration", "0.1", NULL);
+        for (int k = 0; k < 500 && launches_of(l.pid) == 0; k++)
+            sleep_ms(10); /* its kernel is on the device */
+        struct child o = work(true, ENV("VGPU_TENANT=other"), "--kernel-us", "1000", "--sync-every",
+                              "1", "--duration", "0.5", NULL);
+        sleep_ms(1400);
+        watchdog_of(tenant, st, sizeof(st), &events);
+        bool alive = running(l.pid);
+        printf("# watchdog, policy %s: state %s, %ld event(s), holder %s\n", policies[i], st,
+               events, alive ? "running" : "gone");
+        if (events < 1)
+            fail_msg("policy %s: no watchdog event after 1.4 s past the quantum", policies[i]);
+        if (strcmp(policies[i], "kill") == 0) {
+            assert_false(alive);
+            assert_int_equal(vt_wait(l.pid, TIMEOUT_MS), 128 + SIGKILL);
+        } else {
+            assert_true(alive);
+            assert_string_equal(st, strcmp(policies[i], "warn") == 0 ? "active" : "quarantined");
+            kill(l.pid, SIGKILL);
+            vt_wait(l.pid, TIMEOUT_MS);
+        }
+        close(l.out);
+        json_decref(finish(&o)); /* the other tenant got the GPU in the end */
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
@@ -545,6 +603,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_graph_launches_are_gated, teardown),
         cmocka_unit_test_teardown(test_vgpud_manages_and_survives, teardown),
         cmocka_unit_test_teardown(test_quarantine_and_release, teardown),
+        cmocka_unit_test_teardown(test_watchdog_policies, teardown),
     };
     return cmocka_run_group_tests_name("hook.sched", tests, NULL, NULL);
 }

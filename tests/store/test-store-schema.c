@@ -112,11 +112,12 @@ static void test_migrates_schema_2(void **unused)
           "{\"name\": \"old\", \"pool\": \"A\", \"share\": 30, \"bind_uid\": 1234}");
     assert_int_equal(vgpu_store_close(s), 0);
     db = raw(path); /* back to what schema 2 wrote */
-    raw_exec(db, "ALTER TABLE tenants DROP COLUMN exec_limit_ms;"
-                 " ALTER TABLE tenants DROP COLUMN exec_policy;"
-                 " DROP TRIGGER tenants_one_binding_insert; DROP TRIGGER tenants_one_binding_update;"
-                 " DROP INDEX tenants_bind_gid; ALTER TABLE tenants DROP COLUMN bind_gid;"
-                 " PRAGMA user_version = 2");
+    raw_exec(db,
+             "ALTER TABLE tenants DROP COLUMN exec_limit_ms;"
+             " ALTER TABLE tenants DROP COLUMN exec_policy;"
+             " DROP TRIGGER tenants_one_binding_insert; DROP TRIGGER tenants_one_binding_update;"
+             " DROP INDEX tenants_bind_gid; ALTER TABLE tenants DROP COLUMN bind_gid;"
+             " PRAGMA user_version = 2");
     sqlite3_close(db);
     s = fx_open(path);
     t = vgpu_store_tenant(s, "old");
