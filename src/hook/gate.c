@@ -12,20 +12,26 @@
  * tenant has a cap or an in-flight limit, each operation is tracked: an event
  * is recorded after it, and before the next one the gate waits until fewer
  * than the bound are unfinished, so a hand-off waits for about one
- * operation, not for a deep queue. The entered/left counters tell the agent
- * (lease.c) when no operation is between the gate and the driver, so it can
- * drain and hand the GPU over.
+ * operation, not for a deep queue. A tenant with a rate limit takes the slow
+ * path for every operation too: one token from its bucket in the scheduler's
+ * region (vgpu_sched_take_op), or a sleep until there is one. Both reasons
+ * are one process-local word (vgpu_lease.slow, set when the hint word or the
+ * tenant's policy changes), so the fast path stays one check. The
+ * entered/left counters tell the agent (lease.c) when no operation is
+ * between the gate and the driver, so it can drain and hand the GPU over.
  *
  * The operation's GPU is the current context's device (one load when the
  * process sees a single device). Stream capture: an operation captured into
- * a graph runs nothing, so it is never tracked (its graph launch is). */
+ * a graph runs nothing, so it is never tracked nor takes a rate token (its
+ * graph launch does). */
 #include "internal.h"
 
 #define P (&vgpu__proc)
 
-/* Passes the gate for the current device: *devp is the device (-1 when it is
- * not scheduled), or an error to return instead of the call. */
-static inline CUresult gate_enter(int *devp)
+/* Passes the gate for the current device, for work going to `stream`: *devp
+ * is the device (-1 when it is not scheduled), or an error to return instead
+ * of the call. */
+static inline CUresult gate_enter(int *devp, CUstream stream)
 {
     CUresult rc;
     int dev = 0;
@@ -44,13 +50,13 @@ static inline CUresult gate_enter(int *devp)
     uint32_t h = atomic_load_explicit(&P->sched->gpu[L->gpu].hint, memory_order_relaxed);
     if (__builtin_expect((uint32_t)w == P->me &&
                              h == atomic_load_explicit(&L->hint_seen, memory_order_relaxed) &&
-                             !atomic_load_explicit(&L->bound, memory_order_relaxed),
+                             !atomic_load_explicit(&L->slow, memory_order_relaxed),
                          1)) {
         if (!atomic_load_explicit(&L->untracked, memory_order_relaxed))
             atomic_store_explicit(&L->untracked, 1, memory_order_relaxed);
         return CUDA_SUCCESS;
     }
-    if ((rc = vgpu__gate_slow(dev)) != CUDA_SUCCESS)
+    if ((rc = vgpu__gate_slow(dev, stream)) != CUDA_SUCCESS)
         atomic_fetch_add(&L->left, 1);
     return rc;
 }
@@ -71,7 +77,7 @@ static inline void gate_leave(int dev, CUstream stream, CUresult rc)
     CUresult name params                                                                           \
     {                                                                                              \
         int dev;                                                                                   \
-        CUresult rc = gate_enter(&dev);                                                            \
+        CUresult rc = gate_enter(&dev, stream);                                                    \
         if (rc != CUDA_SUCCESS)                                                                    \
             return rc;                                                                             \
         __typeof__(&name) real = REAL(name);                                                       \

@@ -53,6 +53,11 @@ struct vgpu_pool {
 #define VGPU_RING 64
 #define VGPU_LEASE_CTXS 4
 
+/* Why every operation on a GPU takes the gate's slow path (vgpu_lease.slow),
+ * besides the lease or the hint word: */
+#define VGPU_SLOW_TRACK 1u /* in-flight work is tracked (bound != 0) */
+#define VGPU_SLOW_RATE 2u  /* the tenant has a rate limit: a token per operation */
+
 /* This process's side of one GPU's lease (lease.c, gate.c). */
 struct vgpu_lease {
     int gpu;                    /* scheduler GPU slot; -1: not scheduled */
@@ -61,6 +66,7 @@ struct vgpu_lease {
     _Atomic uint64_t left;      /* ... and those that were submitted (or failed) */
     _Atomic uint32_t hint_seen; /* the GPU's hint word the bound was computed from */
     _Atomic uint32_t bound;     /* in-flight limit while tracking; 0: not tracking */
+    _Atomic uint32_t slow;      /* VGPU_SLOW_*: 0 lets the gate's fast path run */
     _Atomic uint32_t untracked; /* an operation of this lease ran untracked */
     uint64_t seen_entered;      /* agent: `entered` at its last look */
     int idle_looks;             /* agent: looks in a row that found us idle */
@@ -103,6 +109,7 @@ struct vgpu__process {
     int sched_tenant, sched_client; /* slots; -1 before attach */
     uint32_t me;                    /* sched_client + 1: the lease word's holder field */
     uint32_t share;                 /* standalone policy from the environment */
+    uint32_t rate, burst;
     int klass;
     bool agent_running;
     struct vgpu_lease lease[VGPU_MAX_DEVICES];
@@ -134,19 +141,22 @@ CUresult vgpu__managed_attach(void);
 void vgpu__managed_forget(void);
 
 /* lease.c: this process as a client of the GPU-time scheduler. */
-/* Reads VGPU_COMPUTE_SHARE / CUDA_DEVICE_SM_LIMIT and VGPU_PRIORITY; false
- * (with a message in err) for a bad value. */
+/* Reads VGPU_COMPUTE_SHARE / CUDA_DEVICE_SM_LIMIT, VGPU_PRIORITY and
+ * VGPU_RATE_LIMIT / VGPU_RATE_BURST; false (with a message in err) for a bad
+ * value. */
 bool vgpu__lease_config(char *err, size_t errlen);
 /* Joins the scheduler (attach, with P->lock held). */
 CUresult vgpu__lease_attach(void);
-/* The gate's slow path (called with L->entered counted, returns with it
- * counted): waits until this process holds device dev's lease and, while
- * tracking, until fewer than the bound operations are in flight, the lease
- * still ours after that wait. */
-CUresult vgpu__gate_slow(int dev);
+/* The gate's slow path for work going to `stream` (called with L->entered
+ * counted, returns with it counted): waits until this process holds device
+ * dev's lease, for a token when the tenant has a rate limit (unless the
+ * stream is capturing) and, while tracking, until fewer than the bound
+ * operations are in flight, the lease still ours after those waits. */
+CUresult vgpu__gate_slow(int dev, CUstream stream);
 /* Tracking: records the end of the operation just submitted on `stream`. */
 void vgpu__track_after(int dev, CUstream stream);
-/* Recomputes the in-flight bound from the GPU's hint word `hint`. */
+/* Recomputes the in-flight bound and the slow-path reasons from the GPU's
+ * hint word `hint` and the tenant's policy. */
 void vgpu__lease_rebound(int dev, uint32_t hint);
 void vgpu__lease_forget(void);
 

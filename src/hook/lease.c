@@ -2,11 +2,15 @@
  *
  * At attach the process joins the scheduler's region as a client of its
  * tenant (the tenant's policy comes from vgpud, or in standalone mode from
- * VGPU_COMPUTE_SHARE / CUDA_DEVICE_SM_LIMIT and VGPU_PRIORITY). The gate
- * (gate.c) lets an operation through when the GPU's lease word names us;
- * otherwise the thread lands in vgpu__gate_slow: it registers that we want
- * the GPU (which grants it at once when it is free) and sleeps on our client
- * slot's futex until a hand-off names us.
+ * VGPU_COMPUTE_SHARE / CUDA_DEVICE_SM_LIMIT, VGPU_PRIORITY and
+ * VGPU_RATE_LIMIT / VGPU_RATE_BURST). The gate (gate.c) lets an operation
+ * through when the GPU's lease word names us; otherwise the thread lands in
+ * vgpu__gate_slow: it registers that we want the GPU (which grants it at
+ * once when it is free) and sleeps on our client slot's futex until a
+ * hand-off names us. A tenant with a rate limit passes the slow path with
+ * every operation: with the lease ours, it takes a token from the tenant's
+ * bucket (vgpu_sched_take_op) or sleeps until the time the scheduler names,
+ * counted as out of the gate meanwhile, then looks at the lease again.
  *
  * The agent, one thread per process started at attach, looks after the
  * leases we hold: it sleeps until the scheduler's deadline for us (a
@@ -55,13 +59,49 @@ static bool parse_percent(const char *name, const char *v, uint32_t *out, char *
     return true;
 }
 
+/* A count of operations as vgpu-admin takes one: a whole number up to
+ * 2147483647, for a rate also with "/s" ("1000/s"). */
+static bool parse_ops(const char *name, const char *v, bool per_s, uint32_t *out, char *err,
+                      size_t errlen)
+{
+    size_t n = strlen(v);
+    uint64_t x = 0;
+    if (per_s && n > 2 && strcmp(v + n - 2, "/s") == 0)
+        n -= 2;
+    for (size_t i = 0; i < n && x <= INT32_MAX; i++)
+        x = v[i] >= '0' && v[i] <= '9' ? x * 10 + (uint64_t)(v[i] - '0') : UINT64_MAX;
+    if (n == 0 || x > INT32_MAX) {
+        vgpu_errf(err, errlen, -EINVAL, "%s=%s is not %s", name, v,
+                  per_s ? "operations per second (\"1000/s\" or \"1000\", up to 2147483647)"
+                        : "a number of operations (0-2147483647)");
+        return false;
+    }
+    *out = (uint32_t)x;
+    return true;
+}
+
 bool vgpu__lease_config(char *err, size_t errlen)
 {
     const char *share = getenv("VGPU_COMPUTE_SHARE");
     const char *sm = getenv("CUDA_DEVICE_SM_LIMIT");
     const char *prio = getenv("VGPU_PRIORITY");
+    const char *rate = getenv("VGPU_RATE_LIMIT");
+    const char *burst = getenv("VGPU_RATE_BURST");
     P->share = 0;
+    P->rate = 0;
+    P->burst = 0;
     P->klass = VGPU_CLASS_MEDIUM;
+    if (rate && *rate && !parse_ops("VGPU_RATE_LIMIT", rate, true, &P->rate, err, errlen))
+        return false;
+    if (burst && *burst) {
+        if (!parse_ops("VGPU_RATE_BURST", burst, false, &P->burst, err, errlen))
+            return false;
+        if (P->rate == 0) {
+            vgpu_errf(err, errlen, -EINVAL,
+                      "VGPU_RATE_BURST=%s without a VGPU_RATE_LIMIT: a burst needs a rate", burst);
+            return false;
+        }
+    }
     if (share && *share) {
         if (!parse_percent("VGPU_COMPUTE_SHARE", share, &P->share, err, errlen))
             return false;
@@ -109,7 +149,8 @@ static void start_agent(void)
 
 CUresult vgpu__lease_attach(void)
 {
-    struct vgpu_sched_policy pol = {.klass = (enum vgpu_class)P->klass, .share = P->share};
+    struct vgpu_sched_policy pol = {
+        .klass = (enum vgpu_class)P->klass, .share = P->share, .rate = P->rate, .burst = P->burst};
     if (!P->sched && !(P->sched = vgpu_sched_open(true)))
         return CUDA_ERROR_OPERATING_SYSTEM;
     P->sched_tenant = vgpu_sched_tenant(P->sched, P->tenant, &pol, false);
@@ -165,6 +206,7 @@ void vgpu__lease_forget(void)
         atomic_store(&L->entered, 0);
         atomic_store(&L->left, 0);
         atomic_store(&L->bound, 0);
+        atomic_store(&L->slow, 0);
     }
 }
 
@@ -240,6 +282,8 @@ void vgpu__lease_rebound(int dev, uint32_t hint)
     if (bound > VGPU_RING)
         bound = VGPU_RING;
     atomic_store(&L->bound, bound);
+    atomic_store(&L->slow,
+                 (bound ? VGPU_SLOW_TRACK : 0) | (atomic_load(&T->rate) ? VGPU_SLOW_RATE : 0));
     atomic_store(&L->hint_seen, hint);
 }
 
@@ -281,10 +325,30 @@ static bool track_before(struct vgpu_lease *L)
     return waited;
 }
 
-CUresult vgpu__gate_slow(int dev)
+/* Whether work on `stream` is being captured into a graph (then it runs
+ * nothing now). */
+static bool capturing(CUstream stream)
+{
+    CUstreamCaptureStatus cap = CU_STREAM_CAPTURE_STATUS_NONE;
+    return REAL(cuStreamIsCapturing) && REAL(cuStreamIsCapturing)(stream, &cap) == CUDA_SUCCESS &&
+           cap != CU_STREAM_CAPTURE_STATUS_NONE;
+}
+
+/* Sleeps until `until` (CLOCK_MONOTONIC ns) for the tenant's rate limit, out
+ * of the gate meanwhile: the agent may drain and hand the GPU over. */
+static void rate_wait(struct vgpu_lease *L, uint64_t until)
+{
+    atomic_fetch_add(&L->left, 1);
+    vgpu_sleep_until_ns(until);
+    atomic_fetch_add(&L->entered, 1);
+}
+
+CUresult vgpu__gate_slow(int dev, CUstream stream)
 {
     struct vgpu_lease *L = &P->lease[dev];
     struct vgpu_sched_gpu *G = &P->sched->gpu[L->gpu];
+    bool token = false;
+    uint64_t retry_at = 0; /* 0: this operation's first try for a token */
     for (;;) {
         CUresult rc;
         if ((uint32_t)atomic_load(&G->lease) != P->me && (rc = gate_wait(dev)) != CUDA_SUCCESS)
@@ -292,6 +356,14 @@ CUresult vgpu__gate_slow(int dev)
         uint32_t h = atomic_load_explicit(&G->hint, memory_order_relaxed);
         if (h != atomic_load_explicit(&L->hint_seen, memory_order_relaxed))
             vgpu__lease_rebound(dev, h);
+        if (!token && (atomic_load_explicit(&L->slow, memory_order_relaxed) & VGPU_SLOW_RATE)) {
+            if (!capturing(stream) &&
+                !vgpu_sched_take_op(P->sched, P->sched_tenant, vgpu_now_ns(), &retry_at)) {
+                rate_wait(L, retry_at);
+                continue; /* the lease may have gone meanwhile */
+            }
+            token = true;
+        }
         if (!atomic_load_explicit(&L->bound, memory_order_relaxed)) {
             atomic_store_explicit(&L->untracked, 1, memory_order_relaxed);
             return CUDA_SUCCESS;
@@ -306,10 +378,8 @@ CUresult vgpu__gate_slow(int dev)
 void vgpu__track_after(int dev, CUstream stream)
 {
     struct vgpu_lease *L = &P->lease[dev];
-    CUstreamCaptureStatus cap = CU_STREAM_CAPTURE_STATUS_NONE;
     CUcontext ctx = NULL;
-    if (REAL(cuStreamIsCapturing) && REAL(cuStreamIsCapturing)(stream, &cap) == CUDA_SUCCESS &&
-        cap != CU_STREAM_CAPTURE_STATUS_NONE)
+    if (capturing(stream))
         return; /* captured into a graph: nothing runs now */
     if (REAL(cuCtxGetCurrent)(&ctx) != CUDA_SUCCESS || !ctx) {
         atomic_store(&L->untracked, 1);

@@ -294,8 +294,11 @@ bool vgpu_sched_want(struct vgpu_sched *s, int c, int g, uint64_t now, uint64_t 
         vgpu__bit_set(G->waiting, c, true);
         G->nwaiting++;
         u->waiting++;
-        if (!tenant_backlogged && held(G) && !holds(G, c))
-            vgpu_sched_wake(s, (int)(w & VGPU_LEASE_CLIENT) - 1); /* its quantum starts */
+        /* The holder's agent may sleep with no deadline (nobody waited): a
+         * new waiter starts its quantum, also one of the holder's own tenant
+         * (which is backlogged, but the holder does not know it). */
+        if (held(G) && !holds(G, c))
+            vgpu_sched_wake(s, (int)(w & VGPU_LEASE_CLIENT) - 1);
     }
     if (!held(G)) {
         grant_next(s, g, now);

@@ -12,8 +12,8 @@
  * grants the lease to the next client, then wakes that client. A hand-off
  * is thus one futex wake from process to process, and scheduling goes on
  * while vgpud is down. vgpud creates the region, writes each tenant's policy
- * (priority, cap, in-flight limit, quarantine) and the class weights, reaps
- * dead clients and reads the figures.
+ * (priority, cap, in-flight limit, rate limit, quarantine) and the class
+ * weights, reaps dead clients and reads the figures.
  *
  * Policy, per GPU:
  *  - start-time fair queueing over tenants: each tenant has a virtual time
@@ -33,10 +33,14 @@
  *    share x wall time and `window_ns` x share deep: a capped tenant is
  *    granted only with a quarter of the bucket, and its holder yields when
  *    the bucket is empty, alone or not;
- *  - a quarantined tenant is never granted; its holder is told to yield.
+ *  - a quarantined tenant is never granted; its holder is told to yield;
+ *  - a rate limit (operations per second with a burst) is a token bucket per
+ *    tenant, shared by its processes: each operation takes a token before it
+ *    reaches the driver, or waits until one is there (rate.c).
  * The lease time of a tenant, drain included, is its GPU time.
  *
- * Layout version 1.0 (magic, major, minor, reserved space). The region is
+ * Layout version 1.1 (magic, major, minor, reserved space; 1.1 added the
+ * tenants' rate limit and watchdog count in space 1.0 reserved). The region is
  * writable by every local tenant (mode 0666): like the preload itself, it
  * binds cooperative processes (docs/THREAT-MODEL.md); vgpud checks every
  * index it reads. */
@@ -227,5 +231,24 @@ static inline uint32_t vgpu_sched_bound(uint32_t hint, uint32_t klass)
 
 /* Wakes client `c` (its threads and its agent look at the leases again). */
 void vgpu_sched_wake(struct vgpu_sched *s, int c);
+
+/* ---- the rate limit (rate.c) ----------------------------------------------------------- */
+
+/* The depth of a rate bucket: `burst`, or when burst is 0 a tenth of a
+ * second's worth, rate / 10, and at least 1. */
+uint32_t vgpu_sched_rate_depth(uint32_t rate, uint32_t burst);
+/* One operation of tenant `t` at `now` against the tenant's rate limit (a
+ * bucket shared by all its processes, filled at `rate` per second up to
+ * vgpu_sched_rate_depth, full when first used). Returns true when it may
+ * run: a token was taken, or the tenant has no rate limit (rate 0; then the
+ * lock is not taken) or `t` is no tenant. Returns false when the bucket is
+ * empty, with *retry_at the first nanosecond at which a token will be there
+ * (at that rate; another process of the tenant may take it first).
+ * *retry_at is also an input: 0 on an operation's first try, the value the
+ * last refusal gave when the same operation tries again. A refusal counts
+ * in the tenant's rl_waits only on a first try, so an operation that waits
+ * is counted once however often it retries. Unchanged on true. Takes the
+ * region's lock. */
+bool vgpu_sched_take_op(struct vgpu_sched *s, int t, uint64_t now, uint64_t *retry_at);
 
 #endif
