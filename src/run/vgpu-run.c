@@ -1,7 +1,8 @@
 /* vgpu-run: start a command as a vgpu tenant.
  *
  *   vgpu-run [--tenant T] [--memory SIZE] [--soft-memory SIZE] [--share N]
- *            [--priority low|medium|high] [--socket PATH] [--verbose] [--] CMD [ARG]...
+ *            [--priority low|medium|high] [--rate N/s] [--burst N] [--socket PATH]
+ *            [--verbose] [--] CMD [ARG]...
  *
  * vgpu-run is a launcher in the manner of env(1): it checks its options, puts
  * libvgpu.so at the front of LD_PRELOAD, sets the VGPU_* variables the
@@ -25,6 +26,9 @@
  *   --soft-memory SIZE  VGPU_MEMORY_SOFT_LIMIT: same forms.
  *   --share N           VGPU_COMPUTE_SHARE: integer 1-100, percent of GPU time.
  *   --priority P        VGPU_PRIORITY: low, medium or high.
+ *   --rate N/s          VGPU_RATE_LIMIT: operations per second, 1-2147483647,
+ *                       "1000/s" or "1000".
+ *   --burst N           VGPU_RATE_BURST: 0-2147483647 operations.
  *   --socket PATH       VGPU_SOCKET: absolute path of vgpud's control socket.
  *   --verbose           VGPU_LOG_LEVEL=info, for vgpu-run and libvgpu.so.
  * An option not given leaves its variable as inherited, so VGPU_* settings
@@ -97,6 +101,8 @@ static int check_tenant(const char *v, char *err, size_t errlen);
 static int check_limits(const char *v, char *err, size_t errlen);
 static int check_share(const char *v, char *err, size_t errlen);
 static int check_priority(const char *v, char *err, size_t errlen);
+static int check_rate(const char *v, char *err, size_t errlen);
+static int check_burst(const char *v, char *err, size_t errlen);
 static int check_socket(const char *v, char *err, size_t errlen);
 
 enum opt_id {
@@ -105,6 +111,8 @@ enum opt_id {
     OPT_SOFT_MEMORY,
     OPT_SHARE,
     OPT_PRIORITY,
+    OPT_RATE,
+    OPT_BURST,
     OPT_SOCKET,
     OPT_VERBOSE,
     OPT_HELP,
@@ -128,6 +136,12 @@ static const struct run_option options[OPT_COUNT] = {
                    "compute share cap: percent of GPU time, 1-100"},
     [OPT_PRIORITY] = {"priority", required_argument, "VGPU_PRIORITY", check_priority, NULL, "P",
                       "priority class: low, medium or high"},
+    [OPT_RATE] = {"rate", required_argument, "VGPU_RATE_LIMIT", check_rate, NULL, "N/s",
+                  "rate limit: GPU operations (launches, copies, memsets)\n"
+                  "per second, 1-2147483647, as 1000/s or 1000"},
+    [OPT_BURST] = {"burst", required_argument, "VGPU_RATE_BURST", check_burst, NULL, "N",
+                   "operations the rate limit lets through at once,\n"
+                   "0-2147483647 (0: a tenth of a second's worth)"},
     [OPT_SOCKET] = {"socket", required_argument, "VGPU_SOCKET", check_socket, NULL, "PATH",
                     "vgpud's control socket, an absolute path"},
     [OPT_VERBOSE] = {"verbose", no_argument, "VGPU_LOG_LEVEL", NULL, "info", NULL,
@@ -188,6 +202,40 @@ static int check_priority(const char *v, char *err, size_t errlen)
     if (strcmp(v, "low") == 0 || strcmp(v, "medium") == 0 || strcmp(v, "high") == 0)
         return 0;
     snprintf(err, errlen, "expected low, medium or high");
+    return -EINVAL;
+}
+
+/* A count of 1-10 canonical digits (no sign, no leading zero) up to
+ * 2147483647, followed by `suffix` if it is there; 0 alone when allow_zero. */
+static bool count_ok(const char *v, const char *suffix, bool allow_zero)
+{
+    size_t n = strlen(v), sl = strlen(suffix);
+    unsigned long long x = 0;
+    if (sl && n > sl && strcmp(v + n - sl, suffix) == 0)
+        n -= sl;
+    if (n == 0 || n > 10 || (v[0] == '0' && (n > 1 || !allow_zero)))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return false;
+        x = x * 10 + (unsigned long long)(v[i] - '0');
+    }
+    return x <= 2147483647ULL;
+}
+
+static int check_rate(const char *v, char *err, size_t errlen)
+{
+    if (count_ok(v, "/s", false))
+        return 0;
+    snprintf(err, errlen, "expected operations per second, 1 to 2147483647 (1000/s or 1000)");
+    return -EINVAL;
+}
+
+static int check_burst(const char *v, char *err, size_t errlen)
+{
+    if (count_ok(v, "", true))
+        return 0;
+    snprintf(err, errlen, "expected a whole number of operations, 0 to 2147483647");
     return -EINVAL;
 }
 

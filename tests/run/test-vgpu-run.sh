@@ -73,13 +73,15 @@ bad() {
 case $name in
 env)
     vr --tenant team-a.1 --memory 0:8GiB,1:4GiB --soft-memory 6GiB --share 30 --priority high \
-       --socket /run/vgpu/test.sock --verbose -- env
+       --rate 1000/s --burst 200 --socket /run/vgpu/test.sock --verbose -- env
     expect_status 0 "every option"
     expect_line "VGPU_TENANT=team-a.1"
     expect_line "VGPU_MEMORY_LIMIT=0:8GiB,1:4GiB"
     expect_line "VGPU_MEMORY_SOFT_LIMIT=6GiB"
     expect_line "VGPU_COMPUTE_SHARE=30"
     expect_line "VGPU_PRIORITY=high"
+    expect_line "VGPU_RATE_LIMIT=1000/s"
+    expect_line "VGPU_RATE_BURST=200"
     expect_line "VGPU_SOCKET=/run/vgpu/test.sock"
     expect_line "VGPU_LOG_LEVEL=info"
     expect_line "LD_PRELOAD=$probe_real"
@@ -246,6 +248,16 @@ bad-values)
     bad share 1.5
     bad share 050
     bad share ' 30'
+    bad rate 0
+    bad rate 0/s
+    bad rate 2147483648
+    bad rate 10/min
+    bad rate -5
+    bad rate ''
+    bad burst -1
+    bad burst 01
+    bad burst 2147483648
+    bad burst many
     bad priority urgent
     bad priority HIGH
     bad priority ''
