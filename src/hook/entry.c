@@ -212,6 +212,11 @@ EARLY static void *next_after(const void *caller, const char *name)
     return NULL;
 }
 
+void *vgpu__next_symbol(const char *name)
+{
+    return next_after((const void *)vgpu__next_symbol, name);
+}
+
 EARLY VGPU_EXPORT void *dlsym(void *handle, const char *name)
 {
     if (((name[0] == 'c' && name[1] == 'u') || strncmp(name, "nvml", 4) == 0)) {

@@ -39,6 +39,11 @@ static inline CUresult gate_enter(int *devp, CUstream stream)
     if (__builtin_expect(!atomic_load_explicit(&P->attached, memory_order_acquire), 0) &&
         (rc = vgpu__attach()) != CUDA_SUCCESS)
         return rc;
+    if (__builtin_expect(vgpu__in_nccl, 0)) {
+        /* A collective's work is never held back between its ranks (nccl.c). */
+        atomic_fetch_add_explicit(&P->nccl_ops, 1, memory_order_relaxed);
+        return CUDA_SUCCESS;
+    }
     if (P->ndev != 1 && (REAL(cuCtxGetDevice)(&dev) != CUDA_SUCCESS || dev < 0 || dev >= P->ndev))
         return CUDA_SUCCESS; /* no context: the real call says what is wrong */
     struct vgpu_lease *L = &P->lease[dev];

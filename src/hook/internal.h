@@ -113,7 +113,14 @@ struct vgpu__process {
     int klass;
     bool agent_running;
     struct vgpu_lease lease[VGPU_MAX_DEVICES];
+    /* NCCL (nccl.c) */
+    _Atomic bool nccl_seen;    /* a collective ran in this process */
+    _Atomic uint64_t nccl_ops; /* GPU operations NCCL issued, past the gate */
 };
+
+/* Depth of NCCL calls on this thread: their GPU work bypasses the gate. The
+ * library is preloaded, so its TLS is in the static block (one load). */
+extern __thread int vgpu__in_nccl __attribute__((tls_model("initial-exec")));
 
 extern struct vgpu__process vgpu__proc;
 
@@ -159,6 +166,10 @@ void vgpu__track_after(int dev, CUstream stream);
  * hint word `hint` and the tenant's policy. */
 void vgpu__lease_rebound(int dev, uint32_t hint);
 void vgpu__lease_forget(void);
+
+/* entry.c: the definition of `name` in the first object loaded after
+ * libvgpu.so that has one (the real NCCL behind our wrappers), or NULL. */
+void *vgpu__next_symbol(const char *name);
 
 /* track.c: allocation bookkeeping, keyed by pointer or handle. */
 void vgpu__track_put(uint64_t key, const struct vgpu_track *t);

@@ -314,6 +314,26 @@ static bool ring_retire(struct vgpu_lease *L, unsigned keep)
     return waited;
 }
 
+/* Pops finished work until the ring is empty or `deadline` passes (polling,
+ * never blocking in the driver). Needs ring_lock; drops it while waiting. */
+static void ring_drain_until(struct vgpu_lease *L, uint64_t deadline)
+{
+    while (L->count) {
+        unsigned i = L->head;
+        if (REAL(cuEventQuery)(L->ring[i].ev) == CUDA_ERROR_NOT_READY) {
+            if (vgpu_now_ns() >= deadline)
+                return;
+            pthread_mutex_unlock(&L->ring_lock);
+            struct timespec ts = {0, 20000};
+            nanosleep(&ts, NULL);
+            pthread_mutex_lock(&L->ring_lock);
+            continue;
+        }
+        L->head = (L->head + 1) % VGPU_RING;
+        L->count--;
+    }
+}
+
 /* Waits until fewer than the bound operations are in flight; true when it
  * had to wait (the lease may have been asked back meanwhile). */
 static bool track_before(struct vgpu_lease *L)
@@ -438,9 +458,18 @@ static void drain_and_release(int dev)
             return; /* not ours (any more) */
     } while (!(w & VGPU_LEASE_YIELD) &&
              !atomic_compare_exchange_weak(lease, &w, w | VGPU_LEASE_YIELD));
+    /* In a process that runs NCCL, our work may wait for a collective whose
+     * other ranks wait, in other processes, for GPUs that other tenants hold:
+     * waiting for it without bound could close a cycle of hand-offs. There
+     * the drain waits at most a quantum and never synchronises whole
+     * contexts; the next holder may then overlap our last work. */
+    bool nccl = atomic_load(&P->nccl_seen);
+    uint64_t deadline = vgpu_now_ns() + atomic_load(&s->quantum_ns);
     /* An operation between the gate and the driver is being submitted (a few
      * microseconds), or is a synchronous copy waiting for the GPU. */
     for (unsigned spins = 0; atomic_load(&L->entered) != atomic_load(&L->left); spins++) {
+        if (nccl && vgpu_now_ns() >= deadline)
+            break;
         if (spins < 64) {
             sched_yield();
         } else {
@@ -449,10 +478,13 @@ static void drain_and_release(int dev)
         }
     }
     pthread_mutex_lock(&L->ring_lock);
-    ring_retire(L, 0); /* all of our tracked work */
+    if (nccl)
+        ring_drain_until(L, deadline);
+    else
+        ring_retire(L, 0); /* all of our tracked work */
     CUcontext ctx[VGPU_LEASE_CTXS];
     int nctx = 0;
-    if (atomic_exchange(&L->untracked, 0)) {
+    if (atomic_exchange(&L->untracked, 0) && !nccl) {
         nctx = L->nctx;
         memcpy(ctx, L->ctx, sizeof(ctx));
     }
