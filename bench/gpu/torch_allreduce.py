@@ -29,13 +29,17 @@ def main():
     while time.monotonic() < start:
         time.sleep(0.01)
     t0, its = time.monotonic(), 0
-    while time.monotonic() - t0 < duration:
+    while True:
         a @ a
         g.fill_(rank + 1)
         dist.all_reduce(g)
         its += 1
         if its % 20 == 0:
-            torch.cuda.synchronize()
+            # Every rank must run the same collectives: they agree to go on.
+            go = torch.tensor([1 if time.monotonic() - t0 < duration else 0], device="cuda")
+            dist.all_reduce(go, op=dist.ReduceOp.MIN)
+            if go.item() == 0:
+                break
     torch.cuda.synchronize()
     wall = time.monotonic() - t0
     want = world * (world + 1) / 2

@@ -281,6 +281,12 @@ void vgpu__lease_rebound(int dev, uint32_t hint)
         bound = own;
     if (bound > VGPU_RING)
         bound = VGPU_RING;
+    /* A process that runs NCCL orders its compute after collectives whose
+     * other ranks may be waiting for their own GPUs: bounding its in-flight
+     * work would stall it on them. Its work is not tracked (its drain is
+     * bounded in time instead). */
+    if (atomic_load(&P->nccl_seen))
+        bound = 0;
     atomic_store(&L->bound, bound);
     atomic_store(&L->slow,
                  (bound ? VGPU_SLOW_TRACK : 0) | (atomic_load(&T->rate) ? VGPU_SLOW_RATE : 0));

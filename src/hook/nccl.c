@@ -38,6 +38,15 @@ typedef int ncclRedOp_t;
 typedef struct ncclComm *ncclComm_t;
 #define NCCL_SYSTEM_ERROR 2
 
+/* The first collective: from now on this process's work is not bounded in
+ * flight (lease.c), so every device looks at its bound again. */
+static void nccl_first(const char *name)
+{
+    for (int d = 0; d < VGPU_MAX_DEVICES; d++)
+        atomic_store(&P->lease[d].hint_seen, UINT32_MAX);
+    vgpu_info("NCCL in use (%s): collectives bypass the lease gate", name);
+}
+
 /* X(name, params, args): the wrapped entry points. */
 #define VGPU_NCCL_CALLS(X)                                                                         \
     X(ncclAllReduce,                                                                               \
@@ -86,7 +95,7 @@ typedef struct ncclComm *ncclComm_t;
         }                                                                                          \
         if (!atomic_load_explicit(&P->nccl_seen, memory_order_relaxed) &&                          \
             !atomic_exchange(&P->nccl_seen, true))                                                 \
-            vgpu_info("NCCL in use (%s): collectives bypass the lease gate", #name);               \
+            nccl_first(#name);                                                                     \
         vgpu__in_nccl++;                                                                           \
         ncclResult_t rc = f args;                                                                  \
         vgpu__in_nccl--;                                                                           \
