@@ -44,6 +44,8 @@ static void nccl_first(const char *name)
 {
     for (int d = 0; d < VGPU_MAX_DEVICES; d++)
         atomic_store(&P->lease[d].hint_seen, UINT32_MAX);
+    if (P->sched && P->sched_client >= 0)
+        vgpu_sched_gang(P->sched, P->sched_client); /* our ranks run together */
     vgpu_info("NCCL in use (%s): collectives bypass the lease gate", name);
 }
 

@@ -129,6 +129,79 @@ void vgpu__sched_unwant(struct vgpu_sched *s, int c, int g, uint64_t now)
         u->waiting--;
 }
 
+static void ask_yield(struct vgpu_sched *s, int g);
+
+static bool gang(const struct vgpu_sched_client *cl)
+{
+    return (cl->flags & VGPU_CLIENT_GANG) != 0;
+}
+
+/* The gang client of tenant t holding GPU g2, or -1. */
+static int gang_holder(struct vgpu_sched *s, int t, int g2)
+{
+    uint64_t w = atomic_load(&s->gpu[g2].lease);
+    int h = (int)(w & VGPU_LEASE_CLIENT) - 1;
+    return h >= 0 && s->client[h].tenant == t && gang(&s->client[h]) ? h : -1;
+}
+
+/* Whether a gang client of tenant t holds a GPU other than g. */
+static bool gang_holds_elsewhere(struct vgpu_sched *s, int t, int g)
+{
+    uint32_t n = atomic_load(&s->ngpus);
+    for (uint32_t g2 = 0; g2 < n && g2 < VGPU_SCHED_GPUS; g2++)
+        if ((int)g2 != g && gang_holder(s, t, (int)g2) >= 0)
+            return true;
+    return false;
+}
+
+/* Whether a gang client of tenant t waits for GPU g2. */
+static bool gang_waits(struct vgpu_sched *s, int t, int g2)
+{
+    struct vgpu_sched_gpu *G = &s->gpu[g2];
+    for (int i = 0; i < VGPU_SCHED_WORDS && G->nwaiting; i++)
+        for (uint64_t bits = G->waiting[i]; bits; bits &= bits - 1) {
+            struct vgpu_sched_client *cl = &s->client[i * 64 + __builtin_ctzll(bits)];
+            if (cl->tenant == t && gang(cl) && atomic_load(&cl->pid) != 0)
+                return true;
+        }
+    return false;
+}
+
+/* A rank of gang tenant t got GPU g: the holders of the GPUs its other ranks
+ * wait for yield, so the ranks run together. */
+static void gang_gather(struct vgpu_sched *s, int t, int g)
+{
+    uint32_t n = atomic_load(&s->ngpus);
+    for (uint32_t g2 = 0; g2 < n && g2 < VGPU_SCHED_GPUS; g2++) {
+        struct vgpu_sched_gpu *G2 = &s->gpu[g2];
+        uint64_t w = atomic_load(&G2->lease);
+        if ((int)g2 == g || !(w & VGPU_LEASE_CLIENT) || (w & VGPU_LEASE_YIELD) ||
+            G2->holder_tenant == (uint32_t)t || atomic_load(&s->tenant[t].quarantined) ||
+            !gang_waits(s, t, (int)g2))
+            continue;
+        ask_yield(s, (int)g2);
+    }
+}
+
+/* A rank of gang tenant t gave GPU g back: its other ranks give theirs
+ * back too where somebody else waits. */
+static void gang_scatter(struct vgpu_sched *s, int t, int g)
+{
+    uint32_t n = atomic_load(&s->ngpus);
+    for (uint32_t g2 = 0; g2 < n && g2 < VGPU_SCHED_GPUS; g2++) {
+        struct vgpu_sched_gpu *G2 = &s->gpu[g2];
+        int h = (int)g2 == g ? -1 : gang_holder(s, t, (int)g2);
+        if (h < 0 || (atomic_load(&G2->lease) & VGPU_LEASE_YIELD))
+            continue;
+        bool others = false;
+        for (int i = 0; i < VGPU_SCHED_WORDS && G2->nwaiting && !others; i++)
+            for (uint64_t bits = G2->waiting[i]; bits && !others; bits &= bits - 1)
+                others = s->client[i * 64 + __builtin_ctzll(bits)].tenant != t;
+        if (others)
+            ask_yield(s, (int)g2);
+    }
+}
+
 /* Grants GPU g to client c (the lease is free). */
 static void grant(struct vgpu_sched *s, int c, int g, uint64_t now)
 {
@@ -147,6 +220,8 @@ static void grant(struct vgpu_sched *s, int c, int g, uint64_t now)
     atomic_fetch_add(&u->grants, 1);
     atomic_store(&G->lease, ((uint64_t)(VGPU_LEASE_GEN(w) + 1) << 32) | ((uint64_t)c + 1));
     vgpu_sched_wake(s, c);
+    if (gang(&s->client[c]))
+        gang_gather(s, t, g);
 }
 
 /* The waiting client that should run next on GPU g, or -1 (then *ready_at,
@@ -167,6 +242,9 @@ static int pick(struct vgpu_sched *s, int g, uint64_t now, uint64_t *ready_at)
             if (atomic_load(&cl->pid) == 0 || t < 0 || t >= VGPU_SCHED_TENANTS ||
                 !eligible(s, t, g, now, ready_at))
                 continue;
+            /* A rank whose gang holds another GPU goes first. */
+            if (gang(cl) && gang_holds_elsewhere(s, t, g))
+                return c;
             double v = s->tenant[t].use[g].vtime;
             uint32_t k = klass_of(&s->tenant[t]);
             if (best < 0 || v < best_v || (v == best_v && k > best_k) ||
@@ -208,7 +286,20 @@ void vgpu__sched_release_locked(struct vgpu_sched *s, int c, int g, uint64_t now
     G->vnow = u->vtime;
     G->free_since = now;
     atomic_store(&G->lease, (uint64_t)VGPU_LEASE_GEN(w) << 32);
+    int t = s->client[c].tenant;
+    bool was_gang = gang(&s->client[c]) && t >= 0 && t < VGPU_SCHED_TENANTS;
     grant_next(s, g, now);
+    if (was_gang && gang_holder(s, t, g) < 0) /* not granted straight back to the gang */
+        gang_scatter(s, t, g);
+}
+
+void vgpu_sched_gang(struct vgpu_sched *s, int c)
+{
+    if (c < 0 || c >= VGPU_SCHED_CLIENTS)
+        return;
+    vgpu_sched_lock(s);
+    s->client[c].flags |= VGPU_CLIENT_GANG;
+    vgpu_sched_unlock(s);
 }
 
 void vgpu_sched_release(struct vgpu_sched *s, int c, int g, uint64_t now)

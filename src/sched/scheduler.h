@@ -55,7 +55,8 @@
 
 #define VGPU_SCHED_MAGIC 0x4448435355504756ULL /* "VGPUSCHD" */
 #define VGPU_SCHED_MAJOR 1
-#define VGPU_SCHED_MINOR 1 /* 1.1: tenants' rate limit and watchdog count */
+#define VGPU_SCHED_MINOR 2  /* 1.1: tenants' rate limit and watchdog count; 1.2: gangs */
+#define VGPU_CLIENT_GANG 1u /* the client runs NCCL: a rank of a collective */
 #define VGPU_SCHED_GPUS 32
 #define VGPU_SCHED_TENANTS 1024
 #define VGPU_SCHED_CLIENTS 1024
@@ -107,8 +108,8 @@ struct vgpu_sched_client {
     _Atomic int32_t pid; /* 0 free */
     int32_t tenant;
     uint64_t start_time;
-    _Atomic uint32_t wake; /* futex: bumped whenever this client should look again */
-    uint32_t pad;
+    _Atomic uint32_t wake;                /* futex: bumped whenever this client should look again */
+    uint32_t flags;                       /* 1.2: VGPU_CLIENT_GANG */
     uint64_t want_since[VGPU_SCHED_GPUS]; /* 0: not waiting */
     uint8_t reserved[32];
 };
@@ -228,6 +229,15 @@ static inline uint32_t vgpu_sched_bound(uint32_t hint, uint32_t klass)
         return 0;
     return (hint >> (klass + 1)) & 7 ? 1 : 2;
 }
+
+/* Client `c` runs NCCL collectives: its tenant's ranks are a gang. While one
+ * rank of a gang holds a GPU, its other ranks are granted theirs ahead of
+ * the queue (their holders are asked to yield at their next kernel
+ * boundary), and when one yields a GPU that others wait for, the gang's
+ * other ranks yield theirs too: the ranks run together, as a collective
+ * needs, instead of waiting for one another on the GPU. Lease time is
+ * charged as always, so the tenant pays for each GPU it holds. */
+void vgpu_sched_gang(struct vgpu_sched *s, int c);
 
 /* Wakes client `c` (its threads and its agent look at the leases again). */
 void vgpu_sched_wake(struct vgpu_sched *s, int c);
