@@ -69,11 +69,20 @@ static int child(void *arg)
     return 0;
 }
 
+static char prefix[64];
+
+/* Whatever the outcome: no child left, no region left. */
+static int teardown(void **state)
+{
+    vt_kill_all();
+    vt_remove_shm(prefix); /* the scheduler region and the tenant's account */
+    return 0;
+}
+
 static void test_collectives_bypass_the_gate(void **state)
 {
     struct vt_chan ch;
     uint64_t v;
-    char prefix[64];
     snprintf(prefix, sizeof(prefix), "vtnccl%d", (int)getpid());
     setenv("VGPU_ACCOUNT_PREFIX", prefix, 1);
     setenv("VGPU_SOCKET", "/nonexistent", 1);
@@ -106,16 +115,12 @@ static void test_collectives_bypass_the_gate(void **state)
     assert_true(plain_done);
     assert_int_equal(rc, 0);
     vgpu_sched_unmap(s);
-    vgpu_sched_unlink();
-    char acct[128];
-    snprintf(acct, sizeof(acct), "/dev/shm/%s.%s", prefix, TENANT);
-    unlink(acct);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_collectives_bypass_the_gate),
+        cmocka_unit_test_teardown(test_collectives_bypass_the_gate, teardown),
     };
     return cmocka_run_group_tests_name("hook.nccl", tests, NULL, NULL);
 }

@@ -65,20 +65,8 @@ static struct {
 
 static void remove_world(void)
 {
-    char path[700], pre[48];
     unlink(W.state);
-    /* The scheduler region and the tenants' accounts: <prefix>.* */
-    snprintf(pre, sizeof(pre), "%s.", W.prefix);
-    DIR *dir = opendir("/dev/shm");
-    struct dirent *e;
-    while (dir && (e = readdir(dir)) != NULL) {
-        if (strncmp(e->d_name, pre, strlen(pre)) == 0) {
-            snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
-            unlink(path);
-        }
-    }
-    if (dir)
-        closedir(dir);
+    vt_remove_shm(W.prefix); /* the scheduler region and the tenants' accounts */
 }
 
 static void world(const char *name)

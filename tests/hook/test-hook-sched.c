@@ -64,25 +64,14 @@ static struct {
 static void remove_world(void)
 {
     static const char *const db_files[] = {"", "-wal", "-shm", "-journal"};
-    char path[700], pre[48];
+    char path[700];
     unlink(W.state);
     unlink(W.sock);
     for (size_t i = 0; i < sizeof(db_files) / sizeof(db_files[0]); i++) {
         snprintf(path, sizeof(path), "%s%s", W.db, db_files[i]);
         unlink(path);
     }
-    /* The scheduler region and the tenants' accounts: <prefix>.* */
-    snprintf(pre, sizeof(pre), "%s.", W.prefix);
-    DIR *dir = opendir("/dev/shm");
-    struct dirent *e;
-    while (dir && (e = readdir(dir)) != NULL) {
-        if (strncmp(e->d_name, pre, strlen(pre)) == 0) {
-            snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
-            unlink(path);
-        }
-    }
-    if (dir)
-        closedir(dir);
+    vt_remove_shm(W.prefix); /* the scheduler region and the tenants' accounts */
 }
 
 static void world(const char *name)

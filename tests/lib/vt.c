@@ -1,6 +1,7 @@
 /* vt: process and rendezvous helpers for multi-process tests (see vt.h). */
 #include "vt.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -271,4 +272,20 @@ void vt_fresh_simgpu(void)
     const char *p = getenv("SIMGPU_STATE");
     if (p && *p)
         unlink(p);
+}
+
+void vt_remove_shm(const char *prefix)
+{
+    char path[512], pre[128];
+    snprintf(pre, sizeof(pre), "%s.", prefix);
+    DIR *dir = opendir("/dev/shm");
+    struct dirent *e;
+    while (dir && (e = readdir(dir)) != NULL) {
+        if (strncmp(e->d_name, pre, strlen(pre)) == 0) {
+            snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
+            unlink(path);
+        }
+    }
+    if (dir)
+        closedir(dir);
 }

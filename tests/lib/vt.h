@@ -47,5 +47,8 @@ bool vt_recv_down(struct vt_chan *c, uint64_t *v, int timeout_ms);
 /* Removes the simgpu state file named by SIMGPU_STATE, so the test starts
  * with a fresh simulated machine. */
 void vt_fresh_simgpu(void);
+/* Removes every /dev/shm/<prefix>.* (a test's scheduler region and tenant
+ * accounts, VGPU_ACCOUNT_PREFIX=prefix). */
+void vt_remove_shm(const char *prefix);
 
 #endif
