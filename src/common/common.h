@@ -54,6 +54,13 @@ int vgpu_parse_size(const char *s, uint64_t *out);
  * ("8 GiB", "1.50 GiB", "300 MiB", "17 B"). Returns `buf`. */
 const char *vgpu_format_size(uint64_t bytes, char *buf, size_t len);
 
+/* ---- operation counts ------------------------------------------------- */
+/* Parses a count of GPU operations as every vgpu interface spells one
+ * (vgpu-admin --rate/--burst, vgpu-run, VGPU_RATE_LIMIT/VGPU_RATE_BURST):
+ * decimal digits only, no sign or blanks, at most 2147483647; with
+ * per_second, a "/s" suffix may follow ("1000/s"). 0, or -EINVAL. */
+int vgpu_parse_ops(const char *s, bool per_second, uint32_t *out);
+
 /* ---- time ------------------------------------------------------------- */
 uint64_t vgpu_now_ns(void); /* CLOCK_MONOTONIC, the same clock in every process */
 /* Sleeps until the CLOCK_MONOTONIC time `deadline_ns` (retrying on EINTR). */

@@ -108,3 +108,22 @@ const char *vgpu_shm_prefix(void)
              *p == '-' || *p == '_';
     return ok ? prefix : "vgpu";
 }
+
+int vgpu_parse_ops(const char *s, bool per_second, uint32_t *out)
+{
+    size_t n = strlen(s);
+    uint64_t x = 0;
+    if (per_second && n > 2 && strcmp(s + n - 2, "/s") == 0)
+        n -= 2;
+    if (n == 0)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -EINVAL;
+        x = x * 10 + (uint64_t)(s[i] - '0');
+        if (x > INT32_MAX)
+            return -EINVAL;
+    }
+    *out = (uint32_t)x;
+    return 0;
+}

@@ -177,15 +177,13 @@ static int p_rate(const char *key, const json_t *v, struct vgpu__args *a, struct
     static const char why[] =
         "must be operations per second: \"1000/s\", \"1000\" or a whole number up to 2147483647";
     const char *s = string_of(v);
-    size_t n;
+    uint32_t rate;
 
     if (!s)
         return whole(key, v, 0, COUNT_MAX, why, &a->t.rate, err);
-    n = strlen(s);
-    if (n > 2 && strcmp(s + n - 2, "/s") == 0)
-        n -= 2;
-    if (!parse_digits(s, n, &a->t.rate) || a->t.rate > COUNT_MAX)
+    if (vgpu_parse_ops(s, true, &rate) != 0)
         return bad(err, key, v, why);
+    a->t.rate = rate;
     return 0;
 }
 

@@ -64,19 +64,12 @@ static bool parse_percent(const char *name, const char *v, uint32_t *out, char *
 static bool parse_ops(const char *name, const char *v, bool per_s, uint32_t *out, char *err,
                       size_t errlen)
 {
-    size_t n = strlen(v);
-    uint64_t x = 0;
-    if (per_s && n > 2 && strcmp(v + n - 2, "/s") == 0)
-        n -= 2;
-    for (size_t i = 0; i < n && x <= INT32_MAX; i++)
-        x = v[i] >= '0' && v[i] <= '9' ? x * 10 + (uint64_t)(v[i] - '0') : UINT64_MAX;
-    if (n == 0 || x > INT32_MAX) {
+    if (vgpu_parse_ops(v, per_s, out) != 0) {
         vgpu_errf(err, errlen, -EINVAL, "%s=%s is not %s", name, v,
                   per_s ? "operations per second (\"1000/s\" or \"1000\", up to 2147483647)"
                         : "a number of operations (0-2147483647)");
         return false;
     }
-    *out = (uint32_t)x;
     return true;
 }
 

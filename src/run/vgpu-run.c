@@ -205,27 +205,18 @@ static int check_priority(const char *v, char *err, size_t errlen)
     return -EINVAL;
 }
 
-/* A count of 1-10 canonical digits (no sign, no leading zero) up to
- * 2147483647, followed by `suffix` if it is there; 0 alone when allow_zero. */
-static bool count_ok(const char *v, const char *suffix, bool allow_zero)
+/* An operation count (vgpu_parse_ops) in its canonical spelling: no
+ * leading zero; 0 itself only when allow_zero. */
+static bool count_ok(const char *v, bool per_second, bool allow_zero)
 {
-    size_t n = strlen(v), sl = strlen(suffix);
-    unsigned long long x = 0;
-    if (sl && n > sl && strcmp(v + n - sl, suffix) == 0)
-        n -= sl;
-    if (n == 0 || n > 10 || (v[0] == '0' && (n > 1 || !allow_zero)))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return false;
-        x = x * 10 + (unsigned long long)(v[i] - '0');
-    }
-    return x <= 2147483647ULL;
+    uint32_t x;
+    return vgpu_parse_ops(v, per_second, &x) == 0 &&
+           (v[0] != '0' || (allow_zero && strcmp(v, "0") == 0));
 }
 
 static int check_rate(const char *v, char *err, size_t errlen)
 {
-    if (count_ok(v, "/s", false))
+    if (count_ok(v, true, false))
         return 0;
     snprintf(err, errlen, "expected operations per second, 1 to 2147483647 (1000/s or 1000)");
     return -EINVAL;
@@ -233,7 +224,7 @@ static int check_rate(const char *v, char *err, size_t errlen)
 
 static int check_burst(const char *v, char *err, size_t errlen)
 {
-    if (count_ok(v, "", true))
+    if (count_ok(v, false, true))
         return 0;
     snprintf(err, errlen, "expected a whole number of operations, 0 to 2147483647");
     return -EINVAL;

@@ -15,6 +15,8 @@
 #include "common.h"
 
 #include <ctype.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
@@ -90,6 +92,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 (unsigned long long)got, want_rc, (unsigned long long)want);
         FUZZ_CHECK(rc == want_rc);
         FUZZ_CHECK(got == want);
+    }
+    /* Operation counts: digits (and "/s" for a rate) up to INT32_MAX, by a
+     * reference that reads them with strtoull. */
+    for (int per_second = 0; per_second < 2; per_second++) {
+        uint32_t ops = 0;
+        int ops_rc = vgpu_parse_ops(s, per_second, &ops);
+        size_t n = strlen(s);
+        if (per_second && n > 2 && strcmp(s + n - 2, "/s") == 0)
+            n -= 2;
+        bool digits = n > 0 && strspn(s, "0123456789") == n;
+        unsigned long long ref = digits ? strtoull(s, NULL, 10) : 0;
+        bool ok = digits && ref <= 2147483647ULL; /* an overflow reads as ULLONG_MAX */
+        FUZZ_CHECK((ops_rc == 0) == ok);
+        FUZZ_CHECK(ops_rc != 0 || ops == ref);
     }
     if (rc == 0) {
         char buf[32];

@@ -37,6 +37,46 @@ static void expect_error(const char *s, int want_rc)
                  got, want_rc);
 }
 
+/* Operation counts (rates and bursts) as vgpu-admin, vgpu-run and the
+ * environment spell them. */
+static void test_operation_counts(void **unused)
+{
+    static const struct {
+        const char *s;
+        bool per_second;
+        int rc;
+        uint32_t v;
+    } cases[] = {
+        {"0", false, 0, 0},
+        {"1000", false, 0, 1000},
+        {"2147483647", false, 0, 2147483647u},
+        {"0002147483647", false, 0, 2147483647u},
+        {"1000/s", true, 0, 1000},
+        {"1000", true, 0, 1000},
+        {"2147483647/s", true, 0, 2147483647u},
+        {"2147483648", false, -EINVAL, 0},
+        {"99999999999999999999", false, -EINVAL, 0},
+        {"1000/s", false, -EINVAL, 0},
+        {"/s", true, -EINVAL, 0},
+        {"", false, -EINVAL, 0},
+        {"-5", false, -EINVAL, 0},
+        {"+5", false, -EINVAL, 0},
+        {" 5", false, -EINVAL, 0},
+        {"5 ", false, -EINVAL, 0},
+        {"10/min", true, -EINVAL, 0},
+        {"10/s/s", true, -EINVAL, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint32_t v = 12345;
+        int rc = vgpu_parse_ops(cases[i].s, cases[i].per_second, &v);
+        if (rc != cases[i].rc || (rc == 0 && v != cases[i].v))
+            fail_msg("vgpu_parse_ops(\"%s\", %d) = %d, %u; want %d, %u", cases[i].s,
+                     cases[i].per_second, rc, v, cases[i].rc, cases[i].v);
+        if (rc != 0)
+            assert_int_equal(v, 12345); /* untouched on error */
+    }
+}
+
 static void test_plain_bytes(void **unused)
 {
     expect_size("0", 0);
@@ -188,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_format_truncates_safely),
         cmocka_unit_test(test_format_of_parsed),
+        cmocka_unit_test(test_operation_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
