@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "run.h"
+
 #define MS 1000000ULL
 #define SEC 1000000000ULL
 
@@ -156,19 +158,4 @@ static const struct CMUnitTest tests[] = {
     SCHED_TEST(test_without_gang_turns_drift),
 };
 
-/* Runs every case, or the one named by argv[1] (CTest runs each on its
- * own); a misspelt name is an error, never an empty pass. */
-int main(int argc, char **argv)
-{
-    size_t n = sizeof(tests) / sizeof(tests[0]), i = 0;
-    if (argc > 1) {
-        while (i < n && strcmp(tests[i].name, argv[1]) != 0)
-            i++;
-        if (i == n) {
-            fprintf(stderr, "%s: no test case %s\n", argv[0], argv[1]);
-            return 2;
-        }
-        cmocka_set_test_filter(argv[1]);
-    }
-    return cmocka_run_group_tests_name("sched-gang", tests, NULL, NULL);
-}
+SCHED_TEST_MAIN("sched-gang", tests)
