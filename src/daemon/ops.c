@@ -138,27 +138,58 @@ static void apply_named(struct vgpud *d, const json_t *args)
     json_decref(t);
 }
 
+/* A wait histogram as JSON: count, sum, p50/p95/p99 in milliseconds (null
+ * without observations) and the buckets as they are (not cumulative; their
+ * upper bounds are the scheduler section's wait_buckets_s, the last one
+ * above them all). */
+static json_t *hist_json(const struct vgpu_sched_hist *h)
+{
+    uint64_t b[VGPU_SCHED_HIST], sum = 0;
+    uint64_t n = h ? vgpu_sched_hist_read(h, b, &sum) : 0;
+    json_t *buckets = json_array(), *o = json_object();
+    for (int i = 0; i < VGPU_SCHED_HIST; i++)
+        json_array_append_new(buckets, json_integer(h ? (json_int_t)b[i] : 0));
+    json_object_set_new(o, "count", json_integer((json_int_t)n));
+    json_object_set_new(o, "sum_s", json_real((double)sum / 1e9));
+    static const struct {
+        const char *key;
+        double q;
+    } qs[] = {{"p50_ms", 0.50}, {"p95_ms", 0.95}, {"p99_ms", 0.99}};
+    for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
+        json_object_set_new(o, qs[i].key,
+                            n ? json_real(vgpu_sched_hist_quantile(b, qs[i].q) * 1e3) : json_null());
+    json_object_set_new(o, "buckets", buckets);
+    return o;
+}
+
 /* A tenant's GPU time from the scheduler: per GPU (by UUID) the lease time
  * held, grants, time its processes waited and leases cut short for a higher
- * class; and the total. */
+ * class; and the totals, its queue (clients waiting for a lease), its work
+ * in flight and its wait histograms. */
 static void add_gpu_time(struct vgpud *d, json_t *tenant)
 {
     const char *name = json_string_value(json_object_get(tenant, "name"));
     json_t *by_gpu = json_object();
-    uint64_t total = 0;
-    json_int_t wd = 0, rl = 0;
+    uint64_t total = 0, handoffs = 0, preempted = 0;
+    json_int_t wd = 0, rl = 0, queue = 0, inflight = 0;
+    const struct vgpu_sched_tstats *st = NULL;
     struct vgpu_sched *s = d->sched;
     for (int t = 0; s && name && t < VGPU_SCHED_TENANTS; t++) {
         if (strncmp(s->tenant[t].name, name, sizeof(s->tenant[t].name)) != 0)
             continue;
         wd = (json_int_t)atomic_load(&s->tenant[t].watchdog);
         rl = (json_int_t)atomic_load(&s->tenant[t].rl_waits);
+        queue = (json_int_t)vgpu_sched_queue_depth(s, t);
+        inflight = (json_int_t)vgpu_sched_inflight(s, t);
+        st = &s->stats[t];
         uint32_t n = atomic_load(&s->ngpus);
         for (uint32_t g = 0; g < n && g < VGPU_SCHED_GPUS; g++) {
             struct vgpu_sched_usage *u = &s->tenant[t].use[g];
             uint64_t ns = atomic_load(&u->gpu_ns), grants = atomic_load(&u->grants);
             if (!ns && !grants)
                 continue;
+            handoffs += grants;
+            preempted += atomic_load(&u->preempted);
             char uuid[64];
             snprintf(uuid, sizeof(uuid), "%.48s", s->gpu[g].uuid);
             total += ns;
@@ -174,6 +205,12 @@ static void add_gpu_time(struct vgpud *d, json_t *tenant)
     json_object_set_new(tenant, "watchdog_events", json_integer(wd));
     json_object_set_new(tenant, "rate_limit_waits", json_integer(rl));
     json_object_set_new(tenant, "gpu_time_by_gpu", by_gpu);
+    json_object_set_new(tenant, "grants", json_integer((json_int_t)handoffs));
+    json_object_set_new(tenant, "preempted", json_integer((json_int_t)preempted));
+    json_object_set_new(tenant, "queue_depth", json_integer(queue));
+    json_object_set_new(tenant, "inflight", json_integer(inflight));
+    json_object_set_new(tenant, "lease_wait", hist_json(st ? &st->lease_wait : NULL));
+    json_object_set_new(tenant, "request_latency", hist_json(st ? &st->request : NULL));
 }
 
 /* Live figures of a tenant from its account: memory in use per GPU, processes. */
@@ -237,9 +274,13 @@ static json_t *sched_status(struct vgpud *d)
                                               (json_int_t)atomic_load(&G->handoffs), "idle_s",
                                               (double)atomic_load(&G->idle_ns) / 1e9));
     }
-    return json_pack("{s:f, s:f, s:o}", "quantum_ms",
+    json_t *bounds = json_array();
+    for (int i = 0; i < VGPU_SCHED_HIST - 1; i++)
+        json_array_append_new(bounds, json_real((double)vgpu_sched_hist_le_ns[i] / 1e9));
+    return json_pack("{s:f, s:f, s:o, s:o}", "quantum_ms",
                      s ? (double)atomic_load(&s->quantum_ns) / 1e6 : 0.0, "cap_window_ms",
-                     s ? (double)atomic_load(&s->window_ns) / 1e6 : 0.0, "gpus", gpus);
+                     s ? (double)atomic_load(&s->window_ns) / 1e6 : 0.0, "gpus", gpus,
+                     "wait_buckets_s", bounds);
 }
 
 static json_t *op_status(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)

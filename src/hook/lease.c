@@ -286,6 +286,15 @@ void vgpu__lease_rebound(int dev, uint32_t hint)
     atomic_store(&L->hint_seen, hint);
 }
 
+/* Drops the ring's front entry (done); the client's in-flight figure with it. */
+static void ring_pop(struct vgpu_lease *L)
+{
+    L->head = (L->head + 1) % VGPU_RING;
+    L->count--;
+    atomic_fetch_sub_explicit(&P->sched->client[P->sched_client].inflight, 1,
+                              memory_order_relaxed);
+}
+
 /* Pops finished work from the ring's front until at most `keep` entries
  * are left, waiting for each one that is not done yet (keep = UINT_MAX:
  * pop only what is done, never wait). Needs ring_lock; drops it while
@@ -307,8 +316,7 @@ static bool ring_retire(struct vgpu_lease *L, unsigned keep)
             if (!L->count || L->head != i || L->ring[i].ev != ev)
                 continue; /* someone else popped it meanwhile */
         }
-        L->head = (L->head + 1) % VGPU_RING;
-        L->count--;
+        ring_pop(L);
     }
     return waited;
 }
@@ -328,8 +336,7 @@ static void ring_drain_until(struct vgpu_lease *L, uint64_t deadline)
             pthread_mutex_lock(&L->ring_lock);
             continue;
         }
-        L->head = (L->head + 1) % VGPU_RING;
-        L->count--;
+        ring_pop(L);
     }
 }
 
@@ -362,7 +369,7 @@ static void rate_wait(struct vgpu_lease *L, uint64_t until)
     atomic_fetch_add(&L->entered, 1);
 }
 
-CUresult vgpu__gate_slow(int dev, CUstream stream)
+static CUresult gate_slow(int dev, CUstream stream)
 {
     struct vgpu_lease *L = &P->lease[dev];
     struct vgpu_sched_gpu *G = &P->sched->gpu[L->gpu];
@@ -394,6 +401,17 @@ CUresult vgpu__gate_slow(int dev, CUstream stream)
     }
 }
 
+/* The gate's slow path, timed: each operation that takes it is one
+ * observation of its tenant's request-latency histogram. */
+CUresult vgpu__gate_slow(int dev, CUstream stream)
+{
+    uint64_t t0 = vgpu_now_ns();
+    CUresult rc = gate_slow(dev, stream);
+    if (rc == CUDA_SUCCESS)
+        vgpu_sched_hist_add(&P->sched->stats[P->sched_tenant].request, vgpu_now_ns() - t0);
+    return rc;
+}
+
 void vgpu__track_after(int dev, CUstream stream)
 {
     struct vgpu_lease *L = &P->lease[dev];
@@ -418,6 +436,8 @@ void vgpu__track_after(int dev, CUstream stream)
     } else if (REAL(cuEventRecord)(L->ring[i].ev, stream) == CUDA_SUCCESS) {
         L->ring[i].ctx = ctx;
         L->count++;
+        atomic_fetch_add_explicit(&P->sched->client[P->sched_client].inflight, 1,
+                                  memory_order_relaxed);
     } else {
         atomic_store(&L->untracked, 1);
     }

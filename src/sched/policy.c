@@ -119,8 +119,9 @@ void vgpu__sched_unwant(struct vgpu_sched *s, int c, int g, uint64_t now)
     if (!cl->want_since[g])
         return;
     struct vgpu_sched_usage *u = &s->tenant[cl->tenant].use[g];
-    if (now > cl->want_since[g])
-        atomic_fetch_add(&u->wait_ns, now - cl->want_since[g]);
+    uint64_t waited = now > cl->want_since[g] ? now - cl->want_since[g] : 0;
+    atomic_fetch_add(&u->wait_ns, waited);
+    vgpu_sched_hist_add(&s->stats[cl->tenant].lease_wait, waited);
     cl->want_since[g] = 0;
     vgpu__bit_set(G->waiting, c, false);
     if (G->nwaiting)

@@ -197,6 +197,7 @@ int vgpu_sched_tenant(struct vgpu_sched *s, const char *name, const struct vgpu_
     } else if (free_slot >= 0) {
         struct vgpu_sched_tenant *t = &s->tenant[free_slot];
         memset(t, 0, sizeof(*t));
+        memset(&s->stats[free_slot], 0, sizeof(s->stats[free_slot]));
         vgpu_strlcpy(t->name, name, sizeof(t->name));
         set_policy(s, t, p);
         atomic_store(&t->managed, managed ? 1 : 0);

@@ -39,8 +39,10 @@
  *    reaches the driver, or waits until one is there (rate.c).
  * The lease time of a tenant, drain included, is its GPU time.
  *
- * Layout version 1.1 (magic, major, minor, reserved space; 1.1 added the
- * tenants' rate limit and watchdog count in space 1.0 reserved). The region is
+ * Layout version 1.3 (magic, major, minor, reserved space; 1.1 added the
+ * tenants' rate limit and watchdog count in space 1.0 reserved, 1.2 the
+ * clients' gang flag, 1.3 the wait histograms and in-flight counts, the
+ * histograms appended at the end). The region is
  * writable by every local tenant (mode 0666): like the preload itself, it
  * binds cooperative processes (docs/THREAT-MODEL.md); vgpud checks every
  * index it reads. */
@@ -55,7 +57,8 @@
 
 #define VGPU_SCHED_MAGIC 0x4448435355504756ULL /* "VGPUSCHD" */
 #define VGPU_SCHED_MAJOR 1
-#define VGPU_SCHED_MINOR 2  /* 1.1: tenants' rate limit and watchdog count; 1.2: gangs */
+#define VGPU_SCHED_MINOR 3 /* 1.1: tenants' rate limit and watchdog count; 1.2: gangs;
+                              * 1.3: wait histograms and in-flight counts (appended) */
 #define VGPU_CLIENT_GANG 1u /* the client runs NCCL: a rank of a collective */
 #define VGPU_SCHED_GPUS 32
 #define VGPU_SCHED_TENANTS 1024
@@ -104,6 +107,31 @@ struct vgpu_sched_tenant {
     struct vgpu_sched_usage use[VGPU_SCHED_GPUS];
 };
 
+/* A histogram of waits (1.3): bucket[i] counts observations of at most
+ * vgpu_sched_hist_le_ns[i] and more than the bound before it; the last
+ * bucket counts those above every bound. Lock-free (atomic adds). */
+#define VGPU_SCHED_HIST 20
+extern const uint64_t vgpu_sched_hist_le_ns[VGPU_SCHED_HIST - 1];
+struct vgpu_sched_hist {
+    _Atomic uint64_t bucket[VGPU_SCHED_HIST];
+    _Atomic uint64_t sum_ns;
+};
+
+/* A tenant's wait statistics, all GPUs together (1.3, appended to the
+ * region; zeroed when the tenant's slot is taken). */
+struct vgpu_sched_tstats {
+    /* from a client asking for a GPU's lease to being granted it (or giving
+     * up), one observation per wait, taken at the hand-off (policy.c) */
+    struct vgpu_sched_hist lease_wait;
+    /* the time a GPU operation spent at the gate before it reached the
+     * driver (lease, rate limit, in-flight bound), one observation per
+     * operation that took the gate's slow path: every operation while its
+     * GPU is shared or its tenant has a cap, rate or in-flight limit; the
+     * uncontended operations of a tenant alone are not observed */
+    struct vgpu_sched_hist request;
+    uint8_t reserved[64];
+};
+
 struct vgpu_sched_client {
     _Atomic int32_t pid; /* 0 free */
     int32_t tenant;
@@ -111,7 +139,8 @@ struct vgpu_sched_client {
     _Atomic uint32_t wake;                /* futex: bumped whenever this client should look again */
     uint32_t flags;                       /* 1.2: VGPU_CLIENT_GANG */
     uint64_t want_since[VGPU_SCHED_GPUS]; /* 0: not waiting */
-    uint8_t reserved[32];
+    _Atomic uint32_t inflight;            /* 1.3: tracked operations not yet seen done */
+    uint8_t reserved[28];
 };
 
 struct vgpu_sched_gpu {
@@ -148,6 +177,7 @@ struct vgpu_sched {
     struct vgpu_sched_gpu gpu[VGPU_SCHED_GPUS];
     struct vgpu_sched_tenant tenant[VGPU_SCHED_TENANTS];
     struct vgpu_sched_client client[VGPU_SCHED_CLIENTS];
+    struct vgpu_sched_tstats stats[VGPU_SCHED_TENANTS]; /* 1.3 */
 };
 
 /* Tenant policy as vgpud or the environment gives it. */
@@ -241,6 +271,24 @@ void vgpu_sched_gang(struct vgpu_sched *s, int c);
 
 /* Wakes client `c` (its threads and its agent look at the leases again). */
 void vgpu_sched_wake(struct vgpu_sched *s, int c);
+
+/* ---- statistics (stats.c) ----------------------------------------------------------------- */
+
+/* Adds one observation of `ns` nanoseconds (lock-free). */
+void vgpu_sched_hist_add(struct vgpu_sched_hist *h, uint64_t ns);
+/* A consistent-enough copy (each word read once). Returns the count. */
+uint64_t vgpu_sched_hist_read(const struct vgpu_sched_hist *h, uint64_t bucket[VGPU_SCHED_HIST],
+                              uint64_t *sum_ns);
+/* The q-quantile (0 < q < 1) in seconds of a copy made by
+ * vgpu_sched_hist_read, interpolated linearly inside its bucket as
+ * Prometheus's histogram_quantile does (above the last bound: that bound);
+ * NAN when there is no observation. */
+double vgpu_sched_hist_quantile(const uint64_t bucket[VGPU_SCHED_HIST], double q);
+/* A tenant's queue depth: its clients waiting for a lease, all GPUs; and
+ * its in-flight work: tracked operations of its live clients not yet seen
+ * done. Read without the lock (figures, not decisions). */
+uint32_t vgpu_sched_queue_depth(const struct vgpu_sched *s, int t);
+uint32_t vgpu_sched_inflight(const struct vgpu_sched *s, int t);
 
 /* ---- the rate limit (rate.c) ----------------------------------------------------------- */
 

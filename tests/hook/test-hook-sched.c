@@ -494,6 +494,12 @@ static void test_quarantine_and_release(void **state)
     assert_int_equal(a_later, held);
     assert_int_equal(b_later, 0);
     assert_true(b_running);
+    /* status shows both clients queued for the GPU */
+    json_t *t = tenant_status("Q");
+    printf("# quarantined: queue depth %lld\n",
+           (long long)json_integer_value(json_object_get(t, "queue_depth")));
+    assert_true(json_integer_value(json_object_get(t, "queue_depth")) >= 1);
+    json_decref(t);
 
     assert_int_equal(admin(NULL, "release", "Q", NULL), 0);
     json_t *jb = finish(&b);
@@ -509,6 +515,21 @@ static void test_quarantine_and_release(void **state)
     assert_true(latency_ms(ja, "max") >= 1500);
     assert_true(num(jb, "launches") >= 1);
     assert_true(latency_ms(jb, "max") >= 1000);
+    /* ... and the tenant's lease-wait histogram has those waits: observations
+     * above one second, and percentiles once there are observations */
+    t = tenant_status("Q");
+    json_t *lw = json_object_get(t, "lease_wait");
+    json_t *buckets = json_object_get(lw, "buckets");
+    long above_1s = 0;
+    for (size_t i = 16; i < json_array_size(buckets); i++) /* above 1 s (bucket 15: <= 1 s) */
+        above_1s += (long)json_integer_value(json_array_get(buckets, i));
+    printf("# lease waits: %lld, %ld above 1 s, p50 %.3f ms, p99 %.3f ms\n",
+           (long long)json_integer_value(json_object_get(lw, "count")), above_1s,
+           num(lw, "p50_ms"), num(lw, "p99_ms"));
+    assert_true(json_integer_value(json_object_get(lw, "count")) >= 2);
+    assert_true(above_1s >= 1);
+    assert_true(num(lw, "p99_ms") >= num(lw, "p50_ms"));
+    json_decref(t);
     json_decref(ja);
     json_decref(jb);
 }
