@@ -5,7 +5,10 @@
 # them under $CUDA_HOME (default /usr/local/cuda) and says what is missing.
 set -eu
 
-PKGS="build-essential cmake pkg-config libsqlite3-dev libevent-dev libjansson-dev libcmocka-dev libssl-dev"
+# prometheus: its promtool checks the /metrics output; chromium (with Node.js
+# and npm, which fetch playwright-core for the tests) renders the dashboard.
+PKGS="build-essential cmake pkg-config libsqlite3-dev libevent-dev libjansson-dev libcmocka-dev libssl-dev
+prometheus chromium nodejs"
 
 missing=""
 for p in $PKGS; do
@@ -13,6 +16,9 @@ for p in $PKGS; do
         missing="$missing $p"
     fi
 done
+
+# npm: Debian packages it apart from nodejs; some Node.js builds carry their own.
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 
 if [ -n "$missing" ]; then
     if [ "$(id -u)" -eq 0 ]; then

@@ -541,13 +541,20 @@ static void *agent(void *arg)
             uint64_t now = vgpu_now_ns();
             uint64_t dl = vgpu_sched_deadline(s, me, L->gpu, now, &why, &others);
             bool capped = atomic_load(&s->tenant[P->sched_tenant].share) % 100 != 0;
-            if (dl <= now || ((others || capped) && idle(L))) {
+            /* A process that runs NCCL does not track its work, so it cannot
+             * tell an idle GPU from one busy with its queued kernels and
+             * collectives while its threads wait in a synchronisation: it
+             * keeps the lease to its deadline (quantum, cap, yield) instead
+             * of giving it back at each wait, which charged it too little
+             * and made it queue again behind every other tenant. */
+            bool poll = (others || capped) && !atomic_load(&P->nccl_seen);
+            if (dl <= now || (poll && idle(L))) {
                 drain_and_release(d);
                 continue;
             }
             if (dl < next)
                 next = dl;
-            if ((others || capped) && now + IDLE_POLL_NS < next)
+            if (poll && now + IDLE_POLL_NS < next)
                 next = now + IDLE_POLL_NS;
         }
         futex_wait(wake, seq, next);
