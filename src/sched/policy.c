@@ -155,50 +155,32 @@ static bool gang_holds_elsewhere(struct vgpu_sched *s, int t, int g)
     return false;
 }
 
-/* A client of GPU g to grant it to ahead of the queue: a rank of a gang
- * (alive, eligible, not of tenant `except`) that uses g while its gang holds
- * another GPU, waiting for g or not (a rank between two operations will
- * want it in a moment, and its collective's kernels wait for it
- * meanwhile); -1 when none. */
-static int gang_claim(struct vgpu_sched *s, int g, uint64_t now, int except)
+/* Whether a gang client of tenant t waits for GPU g2. */
+static bool gang_waits(struct vgpu_sched *s, int t, int g2)
 {
-    struct vgpu_sched_gpu *G = &s->gpu[g];
-    for (int i = 0; i < VGPU_SCHED_WORDS; i++)
-        for (uint64_t bits = G->using[i]; bits; bits &= bits - 1) {
-            int c = i * 64 + __builtin_ctzll(bits);
-            struct vgpu_sched_client *cl = &s->client[c];
-            int t = cl->tenant;
-            if (gang(cl) && t != except && atomic_load(&cl->pid) != 0 && t >= 0 &&
-                t < VGPU_SCHED_TENANTS &&
-                gang_holds_elsewhere(s, t, g) && eligible(s, t, g, now, NULL))
-                return c;
+    struct vgpu_sched_gpu *G = &s->gpu[g2];
+    for (int i = 0; i < VGPU_SCHED_WORDS && G->nwaiting; i++)
+        for (uint64_t bits = G->waiting[i]; bits; bits &= bits - 1) {
+            struct vgpu_sched_client *cl = &s->client[i * 64 + __builtin_ctzll(bits)];
+            if (cl->tenant == t && gang(cl) && atomic_load(&cl->pid) != 0)
+                return true;
         }
-    return -1;
+    return false;
 }
 
-static void grant(struct vgpu_sched *s, int c, int g, uint64_t now);
-
-/* A rank of gang tenant t got GPU g: every other GPU a rank of t uses is
- * granted to that rank at once when free, or its holder is asked to yield
- * (at its next kernel boundary), so the ranks hold their GPUs together. */
-static void gang_gather(struct vgpu_sched *s, int t, int g, uint64_t now)
+/* A rank of gang tenant t got GPU g: the holders of the GPUs its other ranks
+ * wait for yield, so the ranks run together. */
+static void gang_gather(struct vgpu_sched *s, int t, int g)
 {
     uint32_t n = atomic_load(&s->ngpus);
-    if (atomic_load(&s->tenant[t].quarantined))
-        return;
     for (uint32_t g2 = 0; g2 < n && g2 < VGPU_SCHED_GPUS; g2++) {
         struct vgpu_sched_gpu *G2 = &s->gpu[g2];
         uint64_t w = atomic_load(&G2->lease);
-        if ((int)g2 == g || (w & VGPU_LEASE_YIELD) ||
-            ((w & VGPU_LEASE_CLIENT) && G2->holder_tenant == (uint32_t)t))
+        if ((int)g2 == g || !(w & VGPU_LEASE_CLIENT) || (w & VGPU_LEASE_YIELD) ||
+            G2->holder_tenant == (uint32_t)t || atomic_load(&s->tenant[t].quarantined) ||
+            !gang_waits(s, t, (int)g2))
             continue;
-        int c = gang_claim(s, (int)g2, now, -1);
-        if (c < 0 || s->client[c].tenant != t)
-            continue;
-        if (w & VGPU_LEASE_CLIENT)
-            ask_yield(s, (int)g2);
-        else
-            grant(s, c, (int)g2, now); /* gathers no further: t holds g already */
+        ask_yield(s, (int)g2);
     }
 }
 
@@ -240,7 +222,7 @@ static void grant(struct vgpu_sched *s, int c, int g, uint64_t now)
     atomic_store(&G->lease, ((uint64_t)(VGPU_LEASE_GEN(w) + 1) << 32) | ((uint64_t)c + 1));
     vgpu_sched_wake(s, c);
     if (gang(&s->client[c]))
-        gang_gather(s, t, g, now);
+        gang_gather(s, t, g);
 }
 
 /* The waiting client that should run next on GPU g, or -1 (then *ready_at,
@@ -261,6 +243,9 @@ static int pick(struct vgpu_sched *s, int g, uint64_t now, uint64_t *ready_at)
             if (atomic_load(&cl->pid) == 0 || t < 0 || t >= VGPU_SCHED_TENANTS ||
                 !eligible(s, t, g, now, ready_at))
                 continue;
+            /* A rank whose gang holds another GPU goes first. */
+            if (gang(cl) && gang_holds_elsewhere(s, t, g))
+                return c;
             double v = s->tenant[t].use[g].vtime;
             uint32_t k = klass_of(&s->tenant[t]);
             if (best < 0 || v < best_v || (v == best_v && k > best_k) ||
@@ -275,15 +260,10 @@ static int pick(struct vgpu_sched *s, int g, uint64_t now, uint64_t *ready_at)
     return best;
 }
 
-/* Grants GPU g (free) to the client to run next. A gang that holds another
- * GPU claims it first, unless it is tenant `yielded`'s gang, which just gave
- * g back (at its quantum, cap or a yield: it waits its turn). */
-static void grant_next(struct vgpu_sched *s, int g, uint64_t now, int yielded)
+static void grant_next(struct vgpu_sched *s, int g, uint64_t now)
 {
     uint64_t ready_at = UINT64_MAX;
-    int c = gang_claim(s, g, now, yielded);
-    if (c < 0)
-        c = pick(s, g, now, &ready_at);
+    int c = pick(s, g, now, &ready_at);
     if (c >= 0)
         grant(s, c, g, now);
 }
@@ -309,7 +289,7 @@ void vgpu__sched_release_locked(struct vgpu_sched *s, int c, int g, uint64_t now
     atomic_store(&G->lease, (uint64_t)VGPU_LEASE_GEN(w) << 32);
     int t = s->client[c].tenant;
     bool was_gang = gang(&s->client[c]) && t >= 0 && t < VGPU_SCHED_TENANTS;
-    grant_next(s, g, now, t);
+    grant_next(s, g, now);
     if (was_gang && gang_holder(s, t, g) < 0) /* not granted straight back to the gang */
         gang_scatter(s, t, g);
 }
@@ -350,7 +330,7 @@ void vgpu__sched_quarantine_locked(struct vgpu_sched *s, int t, bool on)
         if (on && held(G) && G->holder_tenant == (uint32_t)t)
             ask_yield(s, (int)g);
         else if (!on && !held(G) && G->nwaiting)
-            grant_next(s, (int)g, vgpu_now_ns(), -1);
+            grant_next(s, (int)g, vgpu_now_ns());
     }
 }
 
@@ -413,7 +393,7 @@ bool vgpu_sched_want(struct vgpu_sched *s, int c, int g, uint64_t now, uint64_t 
             vgpu_sched_wake(s, (int)(w & VGPU_LEASE_CLIENT) - 1);
     }
     if (!held(G)) {
-        grant_next(s, g, now, -1);
+        grant_next(s, g, now);
     } else if (!holds(G, c)) {
         check_holder(s, g, now);
         struct vgpu_sched_tenant *H = &s->tenant[G->holder_tenant];
