@@ -76,19 +76,6 @@ static inline void gate_leave(int dev, CUstream stream, CUresult rc)
     atomic_fetch_add(&L->left, 1);
 }
 
-/* A rank of an NCCL collective takes its GPU's lease (the current device's)
- * before NCCL issues the collective's work, so its kernels run under the
- * lease and are charged to it (nccl.c); NCCL's own launches inside pass. */
-CUresult vgpu__gate_collective(int *devp)
-{
-    return gate_enter(devp, NULL);
-}
-
-void vgpu__gate_collective_done(int dev)
-{
-    gate_leave(dev, NULL, CUDA_ERROR_NOT_READY); /* counted out; nothing to track */
-}
-
 /* One gated entry point: params and args as in cuda.h; `stream` is the
  * stream the work goes to (an expression over the parameters). */
 #define GATED(name, params, args, stream)                                                          \

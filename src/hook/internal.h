@@ -160,9 +160,6 @@ CUresult vgpu__lease_attach(void);
  * stream is capturing) and, while tracking, until fewer than the bound
  * operations are in flight, the lease still ours after those waits. */
 CUresult vgpu__gate_slow(int dev, CUstream stream);
-/* gate.c: the lease for an NCCL call (see nccl.c); done after the call. */
-CUresult vgpu__gate_collective(int *devp);
-void vgpu__gate_collective_done(int dev);
 /* Tracking: records the end of the operation just submitted on `stream`. */
 void vgpu__track_after(int dev, CUstream stream);
 /* Recomputes the in-flight bound and the slow-path reasons from the GPU's

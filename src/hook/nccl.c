@@ -1,27 +1,23 @@
-/* nccl: NCCL's collectives and point-to-point calls run under their ranks'
- * leases and are never held back half-way.
+/* nccl: NCCL's collectives and point-to-point calls are never held back
+ * between the ranks of one collective.
  *
  * The ranks of a collective run in different processes (or threads) on
- * different GPUs, and its kernels wait for one another on the GPU.
- * libvgpu.so exports the entry points of NCCL's API that issue GPU work
- * (ncclAllReduce, ncclBroadcast, ncclBcast, ncclReduce, ncclAllGather,
- * ncclReduceScatter, ncclSend, ncclRecv and ncclGroupEnd, where grouped
- * calls launch; ncclGroupStart for symmetry), each a wrapper around the real
- * call (the next definition after ours, normally libnccl.so.2).
- *
- * A call is admitted whole: the wrapper first takes the lease of the rank's
- * GPU (the current device) like any other operation, then marks its thread
- * as inside NCCL while the real call runs, and the gate lets every launch,
- * copy and memset of a marked thread through (counted, nccl_ops). So the
- * collective's kernels run, and are charged, under the rank's lease, and are
- * never stopped between two of NCCL's own launches. The first call makes
- * the process's ranks a gang (vgpu_sched_gang): one rank holding its GPU
- * gets its peers theirs at their holders' next kernel boundary, so a kernel
- * that waits for its peers waits about one kernel. Nothing can hang: a
- * process that ran NCCL drains with a time-out (lease.c), so a hand-off
- * never waits for a collective for ever, and once a rank's lease is gone
- * its spinning kernel only shares the GPU by the hardware's time-slicing
- * until its peers get theirs.
+ * different GPUs, and its kernels wait for one another on the GPU. If the
+ * gate held back one rank's kernel until its GPU's lease came round while
+ * another rank's kernel already spun waiting for it, and that GPU's holder
+ * waited in turn for work that depends on the spinning rank, the hand-offs
+ * would close a cycle and the collective would hang. So the work a
+ * collective issues bypasses the gate: libvgpu.so exports the entry points
+ * of NCCL's API that issue GPU work (ncclAllReduce, ncclBroadcast, ncclBcast,
+ * ncclReduce, ncclAllGather, ncclReduceScatter, ncclSend, ncclRecv and
+ * ncclGroupEnd, where grouped calls launch; ncclGroupStart for symmetry),
+ * each a wrapper that marks its thread as inside NCCL while the real call
+ * (the next definition after ours, normally libnccl.so.2) runs. The gate
+ * lets every launch, copy and memset of a marked thread through, counted
+ * (nccl_ops), and a process that ran NCCL drains with a time-out (lease.c),
+ * so no hand-off can wait on a collective for ever. The GPU time such work
+ * takes is not in anyone's lease: it is shared by the hardware's
+ * time-slicing, as without vgpu.
  *
  * NCCL's types are declared here as its ABI has them (enums are ints,
  * handles are pointers); nccl.h is not needed to build. When no NCCL is
@@ -40,7 +36,6 @@ typedef int ncclResult_t;
 typedef int ncclDataType_t;
 typedef int ncclRedOp_t;
 typedef struct ncclComm *ncclComm_t;
-#define NCCL_UNHANDLED_CUDA_ERROR 1
 #define NCCL_SYSTEM_ERROR 2
 
 /* The first collective: from now on this process's work is not bounded in
@@ -51,7 +46,7 @@ static void nccl_first(const char *name)
         atomic_store(&P->lease[d].hint_seen, UINT32_MAX);
     if (P->sched && P->sched_client >= 0)
         vgpu_sched_gang(P->sched, P->sched_client); /* our ranks run together */
-    vgpu_info("NCCL in use (%s): collectives run under their ranks' leases, as a gang", name);
+    vgpu_info("NCCL in use (%s): collectives bypass the lease gate", name);
 }
 
 /* X(name, params, args): the wrapped entry points. */
@@ -103,15 +98,9 @@ static void nccl_first(const char *name)
         if (!atomic_load_explicit(&P->nccl_seen, memory_order_relaxed) &&                          \
             !atomic_exchange(&P->nccl_seen, true))                                                 \
             nccl_first(#name);                                                                     \
-        int dev = -1;                                                                              \
-        bool gated = !vgpu__in_nccl && __builtin_strcmp(#name, "ncclGroupStart") != 0;             \
-        if (gated && vgpu__gate_collective(&dev) != CUDA_SUCCESS)                                  \
-            return NCCL_UNHANDLED_CUDA_ERROR;                                                      \
         vgpu__in_nccl++;                                                                           \
         ncclResult_t rc = f args;                                                                  \
         vgpu__in_nccl--;                                                                           \
-        if (gated)                                                                                 \
-            vgpu__gate_collective_done(dev);                                                       \
         return rc;                                                                                 \
     }
 VGPU_NCCL_CALLS(WRAP)

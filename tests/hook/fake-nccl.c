@@ -1,21 +1,18 @@
 /* fake-nccl: a stand-in libnccl.so.2 for hook.nccl (test-hook-nccl.c).
  *
- * Its ncclAllReduce launches a vgpu_sim_busy kernel (its `count` in
- * microseconds) on the caller's stream; when its `op` is not 0 it then
- * waits `op` milliseconds on the CPU and launches a second one, as one NCCL
- * call may launch several kernels; then it returns, as NCCL enqueues a
- * collective. ncclGroupStart and ncclGroupEnd do nothing. It reaches the
- * driver like NCCL does, through the global cuLaunchKernel, so under
- * LD_PRELOAD=libvgpu.so the launches meet the gate: what the test checks is
- * that a call waits for its GPU's lease at its start and is then let
- * through whole. */
+ * Its ncclAllReduce launches one vgpu_sim_busy kernel (its `count` in
+ * microseconds) on the caller's stream and returns at once, as NCCL
+ * enqueues a collective; ncclGroupStart and ncclGroupEnd do nothing. It
+ * reaches the driver like NCCL does, through the global cuLaunchKernel, so
+ * under LD_PRELOAD=libvgpu.so the launch meets the gate: what the test
+ * checks is that the gate lets a collective's work through when the
+ * process does not hold its GPU's lease. */
 #include <cuda.h>
 
 #include "work_ptx.h"
 
 #include <pthread.h>
 #include <stddef.h>
-#include <time.h>
 
 __attribute__((visibility("default"))) int ncclAllReduce(const void *send, void *recv, size_t count,
                                                          int type, int op, void *comm,
@@ -41,12 +38,6 @@ int ncclAllReduce(const void *send, void *recv, size_t count, int type, int op, 
     pthread_once(&once, load);
     if (!busy)
         return 2; /* ncclSystemError */
-    if (cuLaunchKernel(busy, 1, 1, 1, 1, 1, 1, 0, stream, params, NULL) != CUDA_SUCCESS)
-        return 1; /* ncclUnhandledCudaError */
-    if (!op)
-        return 0;
-    struct timespec pause = {op / 1000, (long)(op % 1000) * 1000000L};
-    nanosleep(&pause, NULL);
     return cuLaunchKernel(busy, 1, 1, 1, 1, 1, 1, 0, stream, params, NULL) == CUDA_SUCCESS ? 0 : 1;
 }
 
