@@ -31,6 +31,12 @@ cleanup() {
 }
 trap cleanup EXIT
 share() { python3 bench/gpu/torch_share.py "$@"; }
+# The SM clock, power and utilisation every 200 ms for the next window
+# (a low duty cycle may let the GPU clock higher: the cap-alone case).
+clocks() {
+    timeout $((DUR + 16)) nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,utilization.gpu \
+        --format=csv,noheader -lms 200 >"$out/clocks-$1.csv" 2>/dev/null &
+}
 start_at() { python3 -c "import time; print(time.monotonic() + 15)"; }
 
 echo "== P1: launch-bound loop, native vs libvgpu.so (ABBA, 5 s each)"
@@ -47,6 +53,7 @@ for i in 1 2 3 4 5 6; do
 done
 
 echo "== alone"
+clocks alone
 s=$(start_at); share sat "$N" "$s" "$DUR" >"$out/alone-sat.json"
 s=$(start_at); share lat 1024 2 "$s" "$DUR" >"$out/alone-lat.json"
 
@@ -83,6 +90,7 @@ vr cap30 python3 bench/gpu/torch_share.py sat "$N" "$s" "$DUR" >"$out/vgpu-cap30
 p=$!
 vr cap70 python3 bench/gpu/torch_share.py sat "$N" "$s" "$DUR" >"$out/vgpu-cap70.json"
 wait "$p"; gputime caps
+clocks solo30
 s=$(start_at)
 vr solo30 python3 bench/gpu/torch_share.py sat "$N" "$s" "$DUR" >"$out/vgpu-solo30.json"
 gputime solo

@@ -541,13 +541,7 @@ static void *agent(void *arg)
             uint64_t now = vgpu_now_ns();
             uint64_t dl = vgpu_sched_deadline(s, me, L->gpu, now, &why, &others);
             bool capped = atomic_load(&s->tenant[P->sched_tenant].share) % 100 != 0;
-            /* A process that runs NCCL does not track its work, so it cannot
-             * tell an idle GPU from one busy with its queued kernels and
-             * collectives while its threads wait in a synchronisation: it
-             * keeps the lease to its deadline (quantum, cap, yield) instead
-             * of giving it back at each wait, which charged it too little
-             * and made it queue again behind every other tenant. */
-            bool poll = (others || capped) && !atomic_load(&P->nccl_seen);
+            bool poll = others || capped;
             if (dl <= now || (poll && idle(L))) {
                 drain_and_release(d);
                 continue;
