@@ -437,16 +437,22 @@ uint64_t vgpu_sched_deadline(struct vgpu_sched *s, int c, int g, uint64_t now,
         dl = now;
         goto out;
     }
+    uint64_t ready_at = UINT64_MAX; /* when a waiter held back by its cap may run */
     for (int i = 0; i < VGPU_SCHED_WORDS && G->nwaiting && !*others_wait; i++) {
         for (uint64_t bits = G->waiting[i]; bits; bits &= bits - 1) {
             int o = i * 64 + __builtin_ctzll(bits);
             if (o != c && atomic_load(&s->client[o].pid) != 0 &&
-                eligible(s, s->client[o].tenant, g, now, NULL)) {
+                eligible(s, s->client[o].tenant, g, now, &ready_at)) {
                 *others_wait = true;
                 break;
             }
         }
     }
+    /* Nobody may run yet, but a capped waiter may at ready_at: the holder
+     * looks again then (it would otherwise sleep with no deadline, and the
+     * waiter, already registered, wakes nobody when its cap refills). */
+    if (!*others_wait)
+        dl = ready_at;
     /* Waiters of a higher class that arrive preempt at once (vgpu_sched_want);
      * those that stay backlogged get their share by virtual time, a quantum
      * at a time, so the holder's lease is never cut into slivers. */

@@ -245,8 +245,10 @@ enum vgpu_yield_reason {
     VGPU_YIELD_CAP,     /* the tenant's cap bucket is empty */
 };
 /* For the holder `c` of GPU `g`: when it must yield (UINT64_MAX: not while
- * things stay as they are; <= now: now, with *why), and whether another
- * client waits (then an idle holder should give the lease back). */
+ * things stay as they are; <= now: now, with *why; a later time with
+ * VGPU_YIELD_NONE: when a waiter's cap lets it run, so look again then),
+ * and whether another client waits that may run now (then an idle holder
+ * should give the lease back). */
 uint64_t vgpu_sched_deadline(struct vgpu_sched *s, int c, int g, uint64_t now,
                              enum vgpu_yield_reason *why, bool *others_wait);
 

@@ -272,6 +272,27 @@ static void test_weights(void **state)
     json_decref(jl);
 }
 
+/* A medium tenant capped at 30 % beside a saturating high one (weights
+ * 4 : 2 would give it a third): it gets its cap. (Once it starved: the
+ * holder's agent slept without a deadline while the only waiter's cap was
+ * refilling, and nobody woke it when the waiter became eligible.) */
+static void test_capped_medium_beside_high(void **state)
+{
+    world("capmed");
+    struct child h = work(true, ENV("VGPU_TENANT=hi", "VGPU_PRIORITY=high"), SATURATE, NULL);
+    struct child m = work(true, ENV("VGPU_TENANT=med", "VGPU_PRIORITY=medium",
+                                    "VGPU_COMPUTE_SHARE=30"),
+                          SATURATE, NULL);
+    json_t *jh = finish(&h), *jm = finish(&m);
+    double bh = busy_s(jh), bm = busy_s(jm), wall = fmax(num(jh, "wall_s"), num(jm, "wall_s"));
+    printf("# capped medium beside high: medium %.2f%%, high %.2f%% of %.2f s\n",
+           100 * bm / wall, 100 * bh / wall, wall);
+    within(100 * bm / wall, 30, 2.5, "the capped medium tenant's busy share");
+    within(100 * bh / wall, 70, 3, "the high tenant's busy share");
+    json_decref(jh);
+    json_decref(jm);
+}
+
 /* A high-priority latency tenant (a 100 us kernel every 2 ms) beside a
  * saturating low one (1 ms kernels, four queued at a time). */
 static void latency_pair(bool preload, double *p50, double *p95)
@@ -609,6 +630,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_caps_split_the_gpu, teardown),
         cmocka_unit_test_teardown(test_cap_alone, teardown),
         cmocka_unit_test_teardown(test_weights, teardown),
+        cmocka_unit_test_teardown(test_capped_medium_beside_high, teardown),
         cmocka_unit_test_teardown(test_latency_beside_a_saturating_tenant, teardown),
         cmocka_unit_test_teardown(test_graph_launches_are_gated, teardown),
         cmocka_unit_test_teardown(test_vgpud_manages_and_survives, teardown),

@@ -427,6 +427,23 @@ static void test_capped_high_with_medium_and_low(void **state)
     assert_near(pct[2], 30, 1, "low");
 }
 
+/* A capped medium tenant beside a saturating high one gets its weight's
+ * third while that is under its cap (weights 4 : 2), and no more than its
+ * cap when that is lower: a cap is a ceiling, never a reason to starve. */
+static void test_capped_medium_beside_high(void **state)
+{
+    struct sim m;
+    double pct[2];
+    sim_init(&m, *state);
+    int hi = tenant(m.f, "high", VGPU_CLASS_HIGH, 0);
+    int med = tenant(m.f, "medium30", VGPU_CLASS_MEDIUM, 30);
+    sim_add(&m, hi);
+    sim_add(&m, med);
+    sim_measure(&m, 20 * SEC, (int[]){hi, med}, 2, pct);
+    assert_near(pct[1], 30, 1.5, "medium capped at 30% beside high (weight share 33%)");
+    assert_near(pct[0], 70, 1.5, "high");
+}
+
 /* Weights are per tenant, not per client: a tenant with three clients gets
  * no more than a tenant of the same class with one. */
 static void test_share_per_tenant_not_client(void **state)
@@ -815,6 +832,7 @@ static const struct CMUnitTest tests[] = {
     SCHED_TEST(test_weights),
     SCHED_TEST(test_three_classes),
     SCHED_TEST(test_capped_high_with_medium_and_low),
+    SCHED_TEST(test_capped_medium_beside_high),
     SCHED_TEST(test_share_per_tenant_not_client),
     SCHED_TEST(test_high_preempts_low),
     SCHED_TEST(test_no_credit_for_running_alone),
