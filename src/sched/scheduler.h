@@ -290,6 +290,10 @@ double vgpu_sched_hist_quantile(const uint64_t bucket[VGPU_SCHED_HIST], double q
  * its in-flight work: tracked operations of its live clients not yet seen
  * done. Read without the lock (figures, not decisions). */
 uint32_t vgpu_sched_queue_depth(const struct vgpu_sched *s, int t);
+/* Tenant t's GPU time on GPU g up to `now`: its ended leases and the one it
+ * holds now, so the figure grows while a tenant keeps the lease (alone, it
+ * may keep it for hours). Takes the lock. */
+uint64_t vgpu_sched_gpu_time(struct vgpu_sched *s, int t, int g, uint64_t now);
 uint32_t vgpu_sched_inflight(const struct vgpu_sched *s, int t);
 
 /* ---- the rate limit (rate.c) ----------------------------------------------------------- */

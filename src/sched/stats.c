@@ -81,3 +81,17 @@ uint32_t vgpu_sched_inflight(const struct vgpu_sched *s, int t)
             n += atomic_load_explicit(&s->client[c].inflight, memory_order_relaxed);
     return n;
 }
+
+uint64_t vgpu_sched_gpu_time(struct vgpu_sched *s, int t, int g, uint64_t now)
+{
+    if (t < 0 || t >= VGPU_SCHED_TENANTS || g < 0 || g >= VGPU_SCHED_GPUS)
+        return 0;
+    vgpu_sched_lock(s); /* a release moves the running lease into gpu_ns: never count it twice */
+    struct vgpu_sched_gpu *G = &s->gpu[g];
+    uint64_t ns = atomic_load(&s->tenant[t].use[g].gpu_ns);
+    if ((atomic_load(&G->lease) & VGPU_LEASE_CLIENT) && G->holder_tenant == (uint32_t)t &&
+        now > G->granted_ns)
+        ns += now - G->granted_ns;
+    vgpu_sched_unlock(s);
+    return ns;
+}
