@@ -1,6 +1,7 @@
 #!/bin/sh
 # check.sh: the whole test suite, as CI runs it (.ci/run calls exactly this).
-#   1. installs what is missing (scripts/deps.sh)
+#   1. installs what is missing (scripts/deps.sh; npm ci for the dashboard's
+#      browser test in tests/dashboard)
 #   2. builds with warnings as errors and runs every CTest test
 #   3. builds again with ASan+UBSan and runs the unit, fuzz-replay and simgpu tests
 #      (not the LD_PRELOAD tests: the ASan runtime resolves its own interceptors
@@ -14,6 +15,17 @@ jobs=$(nproc 2>/dev/null || echo 2)
 out=${VGPU_CHECK_DIR:-$root}
 
 "$root/scripts/deps.sh"
+
+# The dashboard's browser test runs playwright-core, pinned in
+# tests/dashboard/package-lock.json; npm ci puts it in node_modules there
+# (again when the lock file is newer than what npm last installed).
+dash="$root/tests/dashboard"
+if [ ! -d "$dash/node_modules/playwright-core" ] ||
+    [ "$dash/package-lock.json" -nt "$dash/node_modules/.package-lock.json" ]; then
+    echo "== npm ci in tests/dashboard"
+    (cd "$dash" && npm ci --no-audit --no-fund) ||
+        { echo "check: npm ci in tests/dashboard failed" >&2; exit 1; }
+fi
 
 run_suite() { # dir, cmake options, ctest options
     dir=$1; opts=$2; shift 2

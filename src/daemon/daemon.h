@@ -5,9 +5,11 @@
  * carries out requests (ops.c): admin operations change the store in one
  * transaction, then the tenants' shared-memory accounts, which libvgpu.so in
  * every process of a tenant reads on each allocation, so a new limit holds at
- * once. It may call: common, device, proto, store, the tenant account
- * (src/hook/account.h), the scheduler (src/sched). Single-threaded: everything runs on the event
- * loop. */
+ * once. With --http it also serves HTTP (http.c, http.h: the same requests
+ * as a JSON API, /metrics, the dashboard). It may call: common, device,
+ * proto, store, the tenant account (src/hook/account.h), the scheduler
+ * (src/sched), the dashboard's files (src/dashboard). Single-threaded:
+ * everything runs on the event loop. */
 #ifndef VGPU_DAEMON_H
 #define VGPU_DAEMON_H
 
@@ -56,6 +58,13 @@ void vgpud_unlisten(struct vgpud *d);
 /* The attached clients: [{pid, uid, tenant}] (server.c). */
 json_t *vgpud_clients(struct vgpud *d);
 
+/* http.c: serves the JSON API, /metrics and the dashboard over HTTP on
+ * `addr` (--http: PORT, ADDR:PORT or [IPV6]:PORT; see http.h), writing the
+ * bound "ADDR:PORT" to port_file (NULL: none) once listening. 0 or -errno
+ * (logged). vgpud_http_close stops it and removes the port file. */
+int vgpud_http_listen(struct vgpud *d, const char *addr, const char *port_file);
+void vgpud_http_close(void);
+
 /* watchdog.c: looks for holders past their quantum (a timer, ten times a
  * second): events, and each tenant's execution-limit policy. */
 void vgpud_watchdog(struct vgpud *d);
@@ -63,6 +72,10 @@ void vgpud_watchdog(struct vgpud *d);
 /* ops.c: carries out one request; returns the reply body (a new reference).
  * client.attach records the tenant in peer. */
 json_t *vgpud_handle(struct vgpud *d, struct vgpu_peer *peer, const json_t *request);
+/* The status document (what the "status" operation returns): GPUs, pools,
+ * tenants with their live figures, clients, weights, the scheduler's view of
+ * each GPU and the daemon's own figures. A new reference. */
+json_t *vgpud_status(struct vgpud *d);
 /* Rescans the GPUs into the store (startup, SIGHUP, scan-gpus). */
 int vgpud_scan(struct vgpud *d, struct vgpu_err *err);
 /* Writes every tenant's limits into its account and its scheduling policy
@@ -72,5 +85,9 @@ void vgpud_apply_all(struct vgpud *d);
  * leases in the scheduler (a timer, once a second: no other process of the
  * tenant needs to come by). */
 void vgpud_reap_all(struct vgpud *d);
+
+/* metrics.c: the Prometheus text (exposition format 0.0.4) of what status
+ * returns plus live GPU figures; malloc'd, NULL when out of memory. */
+char *vgpud_metrics_text(struct vgpud *d);
 
 #endif

@@ -6,7 +6,8 @@
  * accounts get their limits (accounts are keyed by GPU UUID, as libvgpu.so
  * keys them), so a running process sees a new limit on its next allocation.
  * Reads return the store's JSON, with live figures from the accounts (memory
- * in use per GPU, attached processes) where status asks for them. */
+ * in use per GPU, attached processes) where status asks for them; the status
+ * document is built by vgpud_status, which the metrics (metrics.c) read too. */
 #include "daemon.h"
 
 #include "account.h"
@@ -16,6 +17,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef json_t *(*op_fn)(struct vgpud *d, struct vgpu_peer *peer, const json_t *args);
@@ -163,7 +165,7 @@ static json_t *hist_json(const struct vgpu_sched_hist *h)
 }
 
 /* A tenant's GPU time from the scheduler: per GPU (by UUID) the lease time
- * held, grants, time its processes waited and leases cut short for a higher
+ * held (the running lease included), grants, time its processes waited and leases cut short for a higher
  * class; and the totals, its queue (clients waiting for a lease), its work
  * in flight and its wait histograms. */
 static void add_gpu_time(struct vgpud *d, json_t *tenant)
@@ -183,9 +185,10 @@ static void add_gpu_time(struct vgpud *d, json_t *tenant)
         inflight = (json_int_t)vgpu_sched_inflight(s, t);
         st = &s->stats[t];
         uint32_t n = atomic_load(&s->ngpus);
+        uint64_t now = vgpu_now_ns();
         for (uint32_t g = 0; g < n && g < VGPU_SCHED_GPUS; g++) {
             struct vgpu_sched_usage *u = &s->tenant[t].use[g];
-            uint64_t ns = atomic_load(&u->gpu_ns), grants = atomic_load(&u->grants);
+            uint64_t ns = vgpu_sched_gpu_time(s, t, (int)g, now), grants = atomic_load(&u->grants);
             if (!ns && !grants)
                 continue;
             handoffs += grants;
@@ -283,18 +286,43 @@ static json_t *sched_status(struct vgpud *d)
                      "wait_buckets_s", bounds);
 }
 
-static json_t *op_status(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
+json_t *vgpud_status(struct vgpud *d)
 {
     json_t *tenants = vgpu_store_tenants(d->store, NULL), *t;
     size_t i;
     json_array_foreach(tenants, i, t) add_live(d, t);
-    return vgpu_proto_ok(
-        json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:{s:s, s:f, s:i, s:s, s:s}}", "gpus",
-                  vgpu_store_gpus(d->store), "pools", vgpu_store_pools(d->store), "tenants",
-                  tenants, "clients", vgpud_clients(d), "weights", vgpu_store_weights(d->store),
-                  "scheduler", sched_status(d), "daemon", "version", VGPU_VERSION, "uptime_s",
-                  (double)(vgpu_now_ns() - d->started_ns) / 1e9, "connections", (int)d->clients,
-                  "socket", d->socket_path, "database", d->db_path));
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:{s:s, s:f, s:i, s:s, s:s}}", "gpus",
+                     vgpu_store_gpus(d->store), "pools", vgpu_store_pools(d->store), "tenants",
+                     tenants, "clients", vgpud_clients(d), "weights", vgpu_store_weights(d->store),
+                     "scheduler", sched_status(d), "daemon", "version", VGPU_VERSION, "uptime_s",
+                     (double)(vgpu_now_ns() - d->started_ns) / 1e9, "connections", (int)d->clients,
+                     "socket", d->socket_path, "database", d->db_path);
+}
+
+static json_t *op_status(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
+{
+    return vgpu_proto_ok(vgpud_status(d));
+}
+
+/* metrics: {text} the Prometheus text of GET /metrics, for clients of the
+ * control socket; a text whose reply would not fit one frame (thousands of
+ * tenants) is an error that says so. */
+static json_t *op_metrics(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
+{
+    char *text = vgpud_metrics_text(d);
+    json_t *r = text ? json_pack("{s:s}", "text", text) : NULL;
+    free(text);
+    if (!r)
+        return vgpu_proto_error("internal", "out of memory building the metrics");
+    size_t len = json_dumpb(r, NULL, 0, JSON_COMPACT); /* + {"ok":true,"result":} */
+    if (len + 32 > VGPU_PROTO_MAX_BODY) {
+        json_decref(r);
+        return vgpu_proto_error("too_large",
+                                "the metrics (%zu bytes as JSON) do not fit a reply: use "
+                                "GET /metrics over HTTP",
+                                len);
+    }
+    return vgpu_proto_ok(r);
 }
 
 static json_t *op_gpus(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
@@ -510,6 +538,7 @@ static const struct {
     {"ping", false, op_ping},
     {"client.attach", false, op_attach},
     {"status", true, op_status},
+    {"metrics", true, op_metrics},
     {"gpus.list", true, op_gpus},
     {"gpus.scan", true, op_scan},
     {"pool.create", true, op_pool_create},

@@ -1,19 +1,23 @@
 /* vgpud: the vgpu host daemon (see daemon.h for what it owns).
  *
  *   vgpud [--socket PATH] [--db PATH] [--foreground] [--log-level LEVEL]
+ *         [--http ADDR:PORT [--http-port-file PATH]]
  *
  * Start-up: open the state (creating or migrating the database), scan the
  * GPUs into it (a machine without a GPU or driver still serves: the scan
  * error is logged and GPU commands say so), write every tenant's limits into
- * its account, listen, and run the event loop. SIGTERM and SIGINT stop it
+ * its account, listen (the control socket, and HTTP when --http names an
+ * address), and run the event loop. SIGTERM and SIGINT stop it
  * cleanly (the socket file is removed; the database is always consistent);
  * SIGHUP rescans the GPUs and rewrites the tenants' limits. Once a second it
  * gives back what dead processes held in the tenants' accounts. Without
  * --foreground it detaches and logs to syslog. */
 #include "daemon.h"
+#include "http.h"
 #include "scheduler.h"
 
 #include "common.h"
+#include "device.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -29,9 +33,9 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: vgpud [--socket PATH] [--db PATH] [--foreground] [--log-level LEVEL]\n"
-            "             [--watchdog-grace-ms MS]\n"
+            "             [--watchdog-grace-ms MS] [--http ADDR:PORT [--http-port-file PATH]]\n"
             "\n"
-            "The vgpu host daemon: state, GPU-time scheduling, the control socket.\n"
+            "The vgpu host daemon: state, GPU-time scheduling, the control socket, HTTP.\n"
             "  --socket PATH      control socket (default: $VGPU_SOCKET, else\n"
             "                     /run/vgpu/vgpud.sock as root, $XDG_RUNTIME_DIR/vgpu/vgpud.sock)\n"
             "  --db PATH          state database (default /var/lib/vgpu/vgpu.db as root,\n"
@@ -40,6 +44,13 @@ static void usage(FILE *f)
             "  --log-level LEVEL  error, warn, info (default) or debug\n"
             "  --watchdog-grace-ms MS  a GPU held this long past its quantum while others\n"
             "                     wait raises a watchdog event (default 1000)\n"
+            "  --http ADDR:PORT   serve the JSON API (/api/v1/...), /metrics and the dashboard\n"
+            "                     (/) over HTTP: PORT alone or 127.0.0.1:PORT is loopback, where\n"
+            "                     reads need no token; changes, and every request on another\n"
+            "                     address (0.0.0.0:PORT, [::]:PORT), need a bearer token from\n"
+            "                     `vgpu-admin token create --admin`. Port 0: any free port.\n"
+            "                     Default: no HTTP.\n"
+            "  --http-port-file PATH  write the bound ADDR:PORT there once listening\n"
             "  --help, --version\n");
 }
 
@@ -76,6 +87,8 @@ int main(int argc, char **argv)
         {"foreground", no_argument, NULL, 'f'},
         {"log-level", required_argument, NULL, 'l'},
         {"watchdog-grace-ms", required_argument, NULL, 'w'},
+        {"http", required_argument, NULL, 'H'},
+        {"http-port-file", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -84,7 +97,7 @@ int main(int argc, char **argv)
     struct vgpu_err err = {0};
     enum vgpu_log_level level = VGPU_LOG_INFO;
     bool foreground = false;
-    const char *socket_opt = NULL, *db_opt = NULL;
+    const char *socket_opt = NULL, *db_opt = NULL, *http_opt = NULL, *port_file = NULL;
     struct event *sigs[4] = {0}, *tick = NULL, *wd = NULL;
     char *end;
     int c, rc = 1;
@@ -114,10 +127,28 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'H': {
+            char host[64];
+            uint16_t port;
+            if (vgpud_http_parse_addr(optarg, host, sizeof(host), &port) != 0) {
+                fprintf(stderr,
+                        "vgpud: --http %s: expected PORT, ADDR:PORT or [IPV6]:PORT (ADDR numeric "
+                        "or localhost, PORT 0-65535)\n",
+                        optarg);
+                return 2;
+            }
+            http_opt = optarg;
+            break;
+        }
+        case 'P': port_file = optarg; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("vgpud %s\n", VGPU_VERSION); return 0;
         default: usage(stderr); return 2;
         }
+    }
+    if (port_file && !http_opt) {
+        fprintf(stderr, "vgpud: --http-port-file needs --http\n");
+        return 2;
     }
     if (optind < argc) {
         fprintf(stderr, "vgpud: unexpected argument '%s'\n", argv[optind]);
@@ -151,7 +182,8 @@ int main(int argc, char **argv)
         vgpu_warn("no GPU-time scheduler: priorities, caps and quarantine are not enforced");
     vgpud_apply_all(&d);
     d.base = event_base_new();
-    if (!d.base || vgpud_listen(&d) != 0)
+    if (!d.base || vgpud_listen(&d) != 0 ||
+        (http_opt && vgpud_http_listen(&d, http_opt, port_file) != 0))
         goto out;
     if (!foreground) {
         if (daemon(0, 0) != 0) {
@@ -187,6 +219,8 @@ out:
     for (int i = 0; i < 3; i++)
         if (sigs[i])
             event_free(sigs[i]);
+    vgpud_http_close();
+    vgpu_device_live_close();
     vgpud_unlisten(&d);
     if (d.base)
         event_base_free(d.base);

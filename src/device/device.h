@@ -8,7 +8,8 @@
  * memory, parent). The CUDA ordinal of a full GPU is found by PCI bus id and
  * that of a MIG instance by UUID, so the mapping holds whatever the CUDA
  * enumeration order and CUDA_VISIBLE_DEVICES of the scanning process. No
- * driver or no GPU is a clear error, never a crash. */
+ * driver or no GPU is a clear error, never a crash. vgpud also reads each
+ * GPU's memory in use and utilisation from NVML for its metrics (live.c). */
 #ifndef VGPU_DEVICE_H
 #define VGPU_DEVICE_H
 
@@ -64,5 +65,20 @@ int vgpu_device_scan(struct vgpu_scan *out, char *err, size_t errlen);
  * `uuids` in that order to predict what a process will see. Pure: no driver
  * call, no allocation. */
 int vgpu_visible_devices(const char *value, const char *const *uuids, int n, int *out, int max);
+
+/* What a GPU is doing now (live.c), as NVML reports it. */
+struct vgpu_gpu_live {
+    uint64_t mem_total, mem_used; /* bytes: the whole device, every process */
+    double utilization;           /* 0-1: the part of NVML's last sample period a kernel ran */
+    bool has_utilization;         /* false for MIG instances and GPUs in MIG mode */
+};
+/* The live figures of the GPU or MIG instance with `uuid` ("GPU-..." or
+ * "MIG-..."). NVML is loaded and initialised at the first call and kept for
+ * the next ones (a failed load is retried each time). 0, or -ENOENT (no
+ * driver), -ENODEV (no such GPU), -EIO (NVML failed) or -EINVAL; *out is
+ * zeroed on error. Thread-safe. */
+int vgpu_device_live(const char *uuid, struct vgpu_gpu_live *out);
+/* Shuts NVML down and unloads it (a daemon's exit; a later call loads it again). */
+void vgpu_device_live_close(void);
 
 #endif
