@@ -109,10 +109,26 @@ static int exit_code(int parse_rc)
     return parse_rc == 1 ? 0 : parse_rc;
 }
 
-static const char *str(const json_t *o, const char *key)
+const char *admin_str(const json_t *o, const char *key)
 {
     const char *s = json_string_value(json_object_get(o, key));
     return s ? s : "-";
+}
+
+const char *admin_format_ms(double ms, char *buf, size_t len)
+{
+    if (!(ms >= 0))
+        return "-";
+    snprintf(buf, len, ms < 1 ? "%.3f" : ms < 10 ? "%.2f" : ms < 1000 ? "%.1f" : "%.0f", ms);
+    return buf;
+}
+
+/* A wait histogram's percentile (key "p50_ms", ...), "-" before the first
+ * observation (vgpud sends null). */
+static const char *percentile(const json_t *hist, const char *key, char *buf, size_t len)
+{
+    const json_t *v = json_object_get(hist, key);
+    return json_is_number(v) ? admin_format_ms(json_number_value(v), buf, len) : "-";
 }
 
 static const char *size_or_dash(const json_t *o, const char *key, char *buf, size_t len)
@@ -152,9 +168,9 @@ static void print_gpus(const json_t *gpus)
                  json_is_integer(ord) ? (long long)json_integer_value(ord) : -1LL);
         join_names(json_object_get(g, "pools"), pools, sizeof(pools));
         printf("%-5lld %-28s %-10s %-17s %-5s %-8s %-12s %s%s\n",
-               (long long)json_integer_value(json_object_get(g, "index")), str(g, "name"),
-               size_or_dash(g, "memory_total", mem, sizeof(mem)), str(g, "pci_bus_id"),
-               strcmp(cuda, "-1") ? cuda : "-", str(g, "state"), pools, str(g, "uuid"),
+               (long long)json_integer_value(json_object_get(g, "index")), admin_str(g, "name"),
+               size_or_dash(g, "memory_total", mem, sizeof(mem)), admin_str(g, "pci_bus_id"),
+               strcmp(cuda, "-1") ? cuda : "-", admin_str(g, "state"), pools, admin_str(g, "uuid"),
                json_is_true(json_object_get(g, "mig_enabled")) ? " (MIG mode)" : "");
     }
 }
@@ -168,9 +184,24 @@ static void print_pools(const json_t *pools)
     json_array_foreach(pools, i, p)
     {
         join_names(json_object_get(p, "gpus"), gpus, sizeof(gpus));
-        printf("%-16s %-8lld %s\n", str(p, "name"),
+        printf("%-16s %-8lld %s\n", admin_str(p, "name"),
                (long long)json_integer_value(json_object_get(p, "tenants")), gpus);
     }
+}
+
+/* The width of the tenant column: 16, or the longest name (at most 63)
+ * so that the columns stay aligned under it. */
+static int name_width(const json_t *tenants)
+{
+    size_t i;
+    json_t *t;
+    int w = 16;
+    json_array_foreach(tenants, i, t)
+    {
+        int n = (int)strlen(admin_str(t, "name"));
+        w = n > w ? n : w;
+    }
+    return w;
 }
 
 static void print_tenants(const json_t *tenants)
@@ -178,8 +209,10 @@ static void print_tenants(const json_t *tenants)
     size_t i;
     json_t *t;
     char mem[32], used[32], share[16], vm[16];
-    printf("%-16s %-5s %-10s %-8s %-10s %-6s %-12s %-10s %-10s %s\n", "TENANT", "VM", "POOL",
-           "PRIORITY", "MEMORY", "SHARE", "STATE", "IN USE", "GPU TIME", "PROCESSES");
+    int nw = name_width(tenants);
+    /* 100 columns with names of up to 16 characters (a state is at most 11). */
+    printf("%-*s %-5s %-10s %-8s %-10s %-6s %-11s %-10s %-10s %s\n", nw, "TENANT", "VM", "POOL",
+           "PRIORITY", "MEMORY", "SHARE", "STATE", "IN USE", "GPU TIME", "PROCS");
     json_array_foreach(tenants, i, t)
     {
         json_t *vmid = json_object_get(t, "vm_id");
@@ -189,9 +222,10 @@ static void print_tenants(const json_t *tenants)
         json_int_t u = json_integer_value(json_object_get(t, "memory_used"));
         char gtime[24];
         snprintf(gtime, sizeof(gtime), "%.1f s", json_real_value(json_object_get(t, "gpu_time_s")));
-        printf("%-16s %-5s %-10s %-8s %-10s %-6s %-12s %-10s %-10s %zu\n", str(t, "name"),
-               json_is_integer(vmid) ? vm : "-", str(t, "pool"), str(t, "priority"),
-               size_or_dash(t, "memory", mem, sizeof(mem)), sh > 0 ? share : "-", str(t, "state"),
+        printf("%-*s %-5s %-10s %-8s %-10s %-6s %-11s %-10s %-10s %zu\n", nw, admin_str(t, "name"),
+               json_is_integer(vmid) ? vm : "-", admin_str(t, "pool"), admin_str(t, "priority"),
+               size_or_dash(t, "memory", mem, sizeof(mem)), sh > 0 ? share : "-",
+               admin_str(t, "state"),
                vgpu_format_size((uint64_t)(u > 0 ? u : 0), used, sizeof(used)), gtime,
                json_array_size(json_object_get(t, "processes")));
     }
@@ -227,6 +261,7 @@ enum {
     C_TOKEN,
     C_WEIGHTS,
     C_STATUS,
+    C_TOP,
     C_PING
 };
 
@@ -326,7 +361,7 @@ static void print_tenant(const json_t *t)
     else if (json_is_integer(gid))
         printf("bound to gid %lld\n", (long long)json_integer_value(gid));
     else if (json_is_string(json_object_get(t, "bind_cgroup")))
-        printf("bound to cgroup %s\n", str(t, "bind_cgroup"));
+        printf("bound to cgroup %s\n", admin_str(t, "bind_cgroup"));
     else
         printf("bound to nothing (admins start its processes with vgpu-run --tenant or issue "
                "tokens)\n");
@@ -388,7 +423,7 @@ static void print_tokens(const json_t *tokens)
     printf("%-14s %-16s %s\n", "ID", "TENANT", "ADMIN");
     json_array_foreach(tokens, i, t)
     {
-        printf("%-14s %-16s %s\n", str(t, "id"), str(t, "tenant"),
+        printf("%-14s %-16s %s\n", admin_str(t, "id"), admin_str(t, "tenant"),
                json_is_true(json_object_get(t, "admin")) ? "yes" : "no");
     }
 }
@@ -435,7 +470,7 @@ static int cmd_token(struct admin *a, int argc, char **argv)
     if (a->json)
         admin_print_json(res);
     else
-        printf("%s\n", str(res, "token"));
+        printf("%s\n", admin_str(res, "token"));
     json_decref(res);
     return 0;
 }
@@ -459,10 +494,43 @@ static int cmd_weights(struct admin *a, int argc, char **argv)
     return admin_call(a, "weights.set", json_pack("{s:s}", "weights", pos[0]), NULL);
 }
 
+/* Each tenant's queue and how long its work waited: the request latency (a
+ * GPU operation held at the gate by the lease, the rate limit or the bound
+ * on work in flight) and the lease wait (a client asking for a GPU until it
+ * is granted), as p50/p95/p99 in milliseconds, "-" before the first wait.
+ * A second table, so that both fit 100 columns. */
+static void print_waits(const json_t *tenants)
+{
+    static const char *const qs[] = {"p50_ms", "p95_ms", "p99_ms"};
+    size_t i;
+    json_t *t;
+    printf("\nWaits (ms; request: GPU operations held at the gate, lease: clients waiting for a "
+           "GPU)\n");
+    int nw = name_width(tenants);
+    printf("%-*s %5s %8s %8s  %7s %7s %7s  %9s %9s %9s\n", nw, "TENANT", "QUEUE", "INFLIGHT",
+           "RL-WAITS", "REQ-P50", "REQ-P95", "REQ-P99", "LEASE-P50", "LEASE-P95", "LEASE-P99");
+    json_array_foreach(tenants, i, t)
+    {
+        const json_t *req = json_object_get(t, "request_latency");
+        const json_t *lease = json_object_get(t, "lease_wait");
+        char b[6][24];
+        printf("%-*s %5lld %8lld %8lld  %7s %7s %7s  %9s %9s %9s\n", nw, admin_str(t, "name"),
+               (long long)json_integer_value(json_object_get(t, "queue_depth")),
+               (long long)json_integer_value(json_object_get(t, "inflight")),
+               (long long)json_integer_value(json_object_get(t, "rate_limit_waits")),
+               percentile(req, qs[0], b[0], sizeof(b[0])),
+               percentile(req, qs[1], b[1], sizeof(b[1])),
+               percentile(req, qs[2], b[2], sizeof(b[2])),
+               percentile(lease, qs[0], b[3], sizeof(b[3])),
+               percentile(lease, qs[1], b[4], sizeof(b[4])),
+               percentile(lease, qs[2], b[5], sizeof(b[5])));
+    }
+}
+
 static void print_status(const json_t *s)
 {
     const json_t *d = json_object_get(s, "daemon");
-    printf("vgpud %s, up %.0f s, %lld connection(s); weights ", str(d, "version"),
+    printf("vgpud %s, up %.0f s, %lld connection(s); weights ", admin_str(d, "version"),
            json_real_value(json_object_get(d, "uptime_s")),
            (long long)json_integer_value(json_object_get(d, "connections")));
     print_weights(json_object_get(s, "weights"));
@@ -472,6 +540,7 @@ static void print_status(const json_t *s)
     print_pools(json_object_get(s, "pools"));
     printf("\nTenants\n");
     print_tenants(json_object_get(s, "tenants"));
+    print_waits(json_object_get(s, "tenants"));
     const json_t *sch = json_object_get(s, "scheduler"), *g;
     size_t i;
     printf("\nLeases (quantum %.0f ms, cap window %.0f ms)\n",
@@ -485,8 +554,8 @@ static void print_status(const json_t *s)
         char pid[16];
         snprintf(pid, sizeof(pid), "%lld",
                  (long long)json_integer_value(json_object_get(h, "pid")));
-        printf("%-42s %-16s %-8s %-8lld %-9lld %.1f s\n", str(g, "uuid"),
-               json_is_object(h) ? str(h, "tenant") : "-", json_is_object(h) ? pid : "-",
+        printf("%-42s %-16s %-8s %-8lld %-9lld %.1f s\n", admin_str(g, "uuid"),
+               json_is_object(h) ? admin_str(h, "tenant") : "-", json_is_object(h) ? pid : "-",
                (long long)json_integer_value(json_object_get(g, "waiting")),
                (long long)json_integer_value(json_object_get(g, "handoffs")),
                json_real_value(json_object_get(g, "idle_s")));
@@ -502,7 +571,7 @@ static int cmd_status(struct admin *a, int argc, char **argv)
 
 static void print_ping(const json_t *p)
 {
-    printf("vgpud %s (protocol %lld), up %.1f s; you are %san admin\n", str(p, "version"),
+    printf("vgpud %s (protocol %lld), up %.1f s; you are %san admin\n", admin_str(p, "version"),
            (long long)json_integer_value(json_object_get(p, "protocol")),
            json_real_value(json_object_get(p, "uptime_s")),
            json_is_true(json_object_get(p, "admin")) ? "" : "not ");
@@ -546,6 +615,9 @@ const struct admin_cmd admin_cmds[] = {
                    "set-weights [high=4,medium=2,low=1] [--json]"},
     [C_STATUS] = {"status", cmd_status, "GPUs, pools, tenants and live use on one screen",
                   "status [--json]"},
+    [C_TOP] = {"top", admin_top, "live view: GPU time share, memory, queue and waits per tenant",
+               "top [-d|--interval SEC] [-n|--iterations N | --once] "
+               "[-s|--sort gpu|memory|queue|wait|name]"},
     [C_PING] = {"ping", cmd_ping, "check that vgpud answers", "ping [--json]"},
 };
 const int admin_ncmds = (int)(sizeof(admin_cmds) / sizeof(admin_cmds[0]));

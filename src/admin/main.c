@@ -43,35 +43,44 @@ int admin_print_json(const json_t *j)
     return 0;
 }
 
-int admin_call(struct admin *a, const char *op, json_t *args, json_t **result)
+int admin_request(struct admin *a, const char *op, const json_t *args, json_t **result, char *err,
+                  size_t errlen, int timeout_ms)
 {
-    char path[108], err[512];
-    json_t *res = NULL;
     int rc;
 
     if (a->fd < 0) {
+        char path[108];
         const char *sock = a->socket ? a->socket : vgpu_client_socket(path, sizeof(path));
-        if (!sock) {
-            fprintf(stderr, "vgpu-admin: no control socket path: use --socket PATH\n");
-            json_decref(args);
-            return 1;
-        }
+        if (!sock)
+            return vgpu_errf(err, errlen, -EDESTADDRREQ,
+                             "no control socket path: use --socket PATH");
         a->fd = vgpu_client_connect(sock);
         if (a->fd < 0) {
-            fprintf(stderr, "vgpu-admin: cannot reach vgpud at %s: %s%s\n", sock, strerror(-a->fd),
-                    a->fd == -ENOENT || a->fd == -ECONNREFUSED ? " (is vgpud running?)" : "");
-            json_decref(args);
-            return 1;
+            rc = a->fd;
+            a->fd = -1;
+            return vgpu_errf(err, errlen, rc, "cannot reach vgpud at %s: %s%s", sock, strerror(-rc),
+                             rc == -ENOENT || rc == -ECONNREFUSED ? " (is vgpud running?)" : "");
         }
     }
-    rc = vgpu_client_call(a->fd, op, args, &res, err, sizeof(err), TIMEOUT_MS);
-    json_decref(args);
-    if (rc == -EREMOTEIO) {
-        fprintf(stderr, "vgpu-admin: %s\n", err);
-        return 1;
+    rc = vgpu_client_call(a->fd, op, args, result, err, errlen, timeout_ms);
+    if (rc != 0 && rc != -EREMOTEIO) { /* the stream may stop mid-frame: start again */
+        close(a->fd);
+        a->fd = -1;
+        if (!err[0])
+            vgpu_errf(err, errlen, rc, "%s: %s", op, strerror(-rc));
     }
+    return rc;
+}
+
+int admin_call(struct admin *a, const char *op, json_t *args, json_t **result)
+{
+    char err[512];
+    json_t *res = NULL;
+    int rc = admin_request(a, op, args, &res, err, sizeof(err), TIMEOUT_MS);
+
+    json_decref(args);
     if (rc != 0) {
-        fprintf(stderr, "vgpu-admin: %s: %s\n", op, err[0] ? err : strerror(-rc));
+        fprintf(stderr, "vgpu-admin: %s\n", err);
         return 1;
     }
     if (result)
