@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 struct event_base;
+struct vgpu_acct;
 struct vgpu_sched;
 
 struct vgpud {
@@ -36,6 +37,10 @@ struct vgpud {
     uint64_t watchdog_grace_ms; /* past quantum + this, a holder raises an event */
     uint32_t wd_warned[32];     /* per scheduler GPU: lease generation + 1 warned about */
     uint32_t wd_acted[32];      /* ... and the one an execution-limit policy acted on */
+    /* live.c: the tenants' accounts, mapped once (name -> index in accts) */
+    json_t *acct_index;
+    struct vgpu_acct **accts;
+    size_t naccts, cap_accts;
 };
 
 /* Who is on the other end of a connection (SO_PEERCRED). */
@@ -68,6 +73,21 @@ void vgpud_http_close(void);
 /* watchdog.c: looks for holders past their quantum (a timer, ten times a
  * second): events, and each tenant's execution-limit policy. */
 void vgpud_watchdog(struct vgpud *d);
+
+/* live.c: adds each tenant of `tenants` (the store's list) its live figures:
+ * memory in use per GPU and processes (its account), GPU time, grants,
+ * queue, work in flight and wait histograms (the scheduler). */
+void vgpud_add_live(struct vgpud *d, json_t *tenants);
+/* The scheduler's view of each GPU (holder, waiters, hand-offs, idle time),
+ * its quantum, cap window and the wait histograms' bounds. */
+json_t *vgpud_sched_status(struct vgpud *d);
+/* Tenant `name`'s account, kept mapped: mapped again (and created if need
+ * be) when `create` (vgpud writes its limits), else the kept mapping or, on
+ * first use, the existing region's; NULL when there is none. */
+struct vgpu_acct *vgpud_acct(struct vgpud *d, const char *name, bool create);
+/* Drops the mapping of a removed tenant's account; all of them at exit. */
+void vgpud_acct_forget(struct vgpud *d, const char *name);
+void vgpud_acct_close(struct vgpud *d);
 
 /* ops.c: carries out one request; returns the reply body (a new reference).
  * client.attach records the tenant in peer. */

@@ -85,7 +85,7 @@ static void apply_tenant(struct vgpud *d, const json_t *tenant)
     if (!name || !pool)
         return;
     apply_policy(d, tenant);
-    struct vgpu_acct *a = vgpu_acct_open(name);
+    struct vgpu_acct *a = vgpud_acct(d, name, true);
     if (!a)
         return;
     json_t *pools = vgpu_store_pools(d->store), *p;
@@ -102,7 +102,6 @@ static void apply_tenant(struct vgpud *d, const json_t *tenant)
         }
     }
     json_decref(pools);
-    vgpu_acct_unmap(a);
 }
 
 void vgpud_apply_all(struct vgpud *d)
@@ -120,11 +119,9 @@ void vgpud_reap_all(struct vgpud *d)
     size_t i;
     json_array_foreach(tenants, i, t)
     {
-        struct vgpu_acct *a = vgpu_acct_map_existing(json_string_value(json_object_get(t, "name")));
-        if (a) {
+        struct vgpu_acct *a = vgpud_acct(d, json_string_value(json_object_get(t, "name")), false);
+        if (a)
             vgpu_acct_reap(a);
-            vgpu_acct_unmap(a);
-        }
     }
     json_decref(tenants);
     if (d->sched)
@@ -140,109 +137,6 @@ static void apply_named(struct vgpud *d, const json_t *args)
     json_decref(t);
 }
 
-/* A wait histogram as JSON: count, sum, p50/p95/p99 in milliseconds (null
- * without observations) and the buckets as they are (not cumulative; their
- * upper bounds are the scheduler section's wait_buckets_s, the last one
- * above them all). */
-static json_t *hist_json(const struct vgpu_sched_hist *h)
-{
-    uint64_t b[VGPU_SCHED_HIST], sum = 0;
-    uint64_t n = h ? vgpu_sched_hist_read(h, b, &sum) : 0;
-    json_t *buckets = json_array(), *o = json_object();
-    for (int i = 0; i < VGPU_SCHED_HIST; i++)
-        json_array_append_new(buckets, json_integer(h ? (json_int_t)b[i] : 0));
-    json_object_set_new(o, "count", json_integer((json_int_t)n));
-    json_object_set_new(o, "sum_s", json_real((double)sum / 1e9));
-    static const struct {
-        const char *key;
-        double q;
-    } qs[] = {{"p50_ms", 0.50}, {"p95_ms", 0.95}, {"p99_ms", 0.99}};
-    for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
-        json_object_set_new(o, qs[i].key,
-                            n ? json_real(vgpu_sched_hist_quantile(b, qs[i].q) * 1e3) : json_null());
-    json_object_set_new(o, "buckets", buckets);
-    return o;
-}
-
-/* A tenant's GPU time from the scheduler: per GPU (by UUID) the lease time
- * held (the running lease included), grants, time its processes waited and leases cut short for a higher
- * class; and the totals, its queue (clients waiting for a lease), its work
- * in flight and its wait histograms. */
-static void add_gpu_time(struct vgpud *d, json_t *tenant)
-{
-    const char *name = json_string_value(json_object_get(tenant, "name"));
-    json_t *by_gpu = json_object();
-    uint64_t total = 0, handoffs = 0, preempted = 0;
-    json_int_t wd = 0, rl = 0, queue = 0, inflight = 0;
-    const struct vgpu_sched_tstats *st = NULL;
-    struct vgpu_sched *s = d->sched;
-    for (int t = 0; s && name && t < VGPU_SCHED_TENANTS; t++) {
-        if (strncmp(s->tenant[t].name, name, sizeof(s->tenant[t].name)) != 0)
-            continue;
-        wd = (json_int_t)atomic_load(&s->tenant[t].watchdog);
-        rl = (json_int_t)atomic_load(&s->tenant[t].rl_waits);
-        queue = (json_int_t)vgpu_sched_queue_depth(s, t);
-        inflight = (json_int_t)vgpu_sched_inflight(s, t);
-        st = &s->stats[t];
-        uint32_t n = atomic_load(&s->ngpus);
-        uint64_t now = vgpu_now_ns();
-        for (uint32_t g = 0; g < n && g < VGPU_SCHED_GPUS; g++) {
-            struct vgpu_sched_usage *u = &s->tenant[t].use[g];
-            uint64_t ns = vgpu_sched_gpu_time(s, t, (int)g, now), grants = atomic_load(&u->grants);
-            if (!ns && !grants)
-                continue;
-            handoffs += grants;
-            preempted += atomic_load(&u->preempted);
-            char uuid[64];
-            snprintf(uuid, sizeof(uuid), "%.48s", s->gpu[g].uuid);
-            total += ns;
-            json_object_set_new(by_gpu, uuid,
-                                json_pack("{s:f, s:I, s:f, s:I}", "gpu_time_s", (double)ns / 1e9,
-                                          "grants", (json_int_t)grants, "wait_s",
-                                          (double)atomic_load(&u->wait_ns) / 1e9, "preempted",
-                                          (json_int_t)atomic_load(&u->preempted)));
-        }
-        break;
-    }
-    json_object_set_new(tenant, "gpu_time_s", json_real((double)total / 1e9));
-    json_object_set_new(tenant, "watchdog_events", json_integer(wd));
-    json_object_set_new(tenant, "rate_limit_waits", json_integer(rl));
-    json_object_set_new(tenant, "gpu_time_by_gpu", by_gpu);
-    json_object_set_new(tenant, "grants", json_integer((json_int_t)handoffs));
-    json_object_set_new(tenant, "preempted", json_integer((json_int_t)preempted));
-    json_object_set_new(tenant, "queue_depth", json_integer(queue));
-    json_object_set_new(tenant, "inflight", json_integer(inflight));
-    json_object_set_new(tenant, "lease_wait", hist_json(st ? &st->lease_wait : NULL));
-    json_object_set_new(tenant, "request_latency", hist_json(st ? &st->request : NULL));
-}
-
-/* Live figures of a tenant from its account: memory in use per GPU, processes. */
-static void add_live(struct vgpud *d, json_t *tenant)
-{
-    add_gpu_time(d, tenant);
-    const char *name = json_string_value(json_object_get(tenant, "name"));
-    struct vgpu_acct *a = name ? vgpu_acct_map_existing(name) : NULL;
-    json_t *used = json_object(), *procs = json_array();
-    uint64_t total = 0;
-    if (a) {
-        uint32_t n = atomic_load(&a->ndevs);
-        for (uint32_t i = 0; i < n && i < VGPU_ACCT_DEVS; i++) {
-            uint64_t u = atomic_load(&a->dev[i].used);
-            total += u;
-            json_object_set_new(used, a->dev[i].uuid, json_integer((json_int_t)u));
-        }
-        for (int i = 0; i < VGPU_ACCT_PROCS; i++) {
-            int32_t pid = atomic_load(&a->proc[i].pid);
-            if (pid > 0 && vgpu_proc_alive(pid, a->proc[i].start_time))
-                json_array_append_new(procs, json_integer(pid));
-        }
-        vgpu_acct_unmap(a);
-    }
-    json_object_set_new(tenant, "memory_used", json_integer((json_int_t)total));
-    json_object_set_new(tenant, "memory_used_by_gpu", used);
-    json_object_set_new(tenant, "processes", procs);
-}
-
 /* ---- handlers ---------------------------------------------------------------------- */
 
 static json_t *op_ping(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
@@ -252,49 +146,14 @@ static json_t *op_ping(struct vgpud *d, struct vgpu_peer *peer, const json_t *ar
                   "uptime_s", (double)(vgpu_now_ns() - d->started_ns) / 1e9, "admin", peer->admin));
 }
 
-/* The scheduler's view of each GPU: who holds its lease, who waits. */
-static json_t *sched_status(struct vgpud *d)
-{
-    struct vgpu_sched *s = d->sched;
-    json_t *gpus = json_array();
-    uint64_t now = vgpu_now_ns();
-    uint32_t n = s ? atomic_load(&s->ngpus) : 0;
-    for (uint32_t g = 0; g < n && g < VGPU_SCHED_GPUS; g++) {
-        struct vgpu_sched_gpu *G = &s->gpu[g];
-        uint64_t w = atomic_load(&G->lease);
-        int c = (int)(w & VGPU_LEASE_CLIENT) - 1;
-        uint32_t t = G->holder_tenant;
-        char uuid[64];
-        json_t *holder = json_null();
-        snprintf(uuid, sizeof(uuid), "%.48s", G->uuid);
-        if (c >= 0 && c < VGPU_SCHED_CLIENTS && t < VGPU_SCHED_TENANTS)
-            holder = json_pack("{s:s%, s:i, s:f}", "tenant", s->tenant[t].name,
-                               strnlen(s->tenant[t].name, sizeof(s->tenant[t].name)), "pid",
-                               (int)atomic_load(&s->client[c].pid), "held_s",
-                               now > G->granted_ns ? (double)(now - G->granted_ns) / 1e9 : 0.0);
-        json_array_append_new(gpus, json_pack("{s:s, s:o, s:i, s:I, s:f}", "uuid", uuid, "holder",
-                                              holder, "waiting", (int)G->nwaiting, "handoffs",
-                                              (json_int_t)atomic_load(&G->handoffs), "idle_s",
-                                              (double)atomic_load(&G->idle_ns) / 1e9));
-    }
-    json_t *bounds = json_array();
-    for (int i = 0; i < VGPU_SCHED_HIST - 1; i++)
-        json_array_append_new(bounds, json_real((double)vgpu_sched_hist_le_ns[i] / 1e9));
-    return json_pack("{s:f, s:f, s:o, s:o}", "quantum_ms",
-                     s ? (double)atomic_load(&s->quantum_ns) / 1e6 : 0.0, "cap_window_ms",
-                     s ? (double)atomic_load(&s->window_ns) / 1e6 : 0.0, "gpus", gpus,
-                     "wait_buckets_s", bounds);
-}
-
 json_t *vgpud_status(struct vgpud *d)
 {
-    json_t *tenants = vgpu_store_tenants(d->store, NULL), *t;
-    size_t i;
-    json_array_foreach(tenants, i, t) add_live(d, t);
+    json_t *tenants = vgpu_store_tenants(d->store, NULL);
+    vgpud_add_live(d, tenants);
     return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:{s:s, s:f, s:i, s:s, s:s}}", "gpus",
                      vgpu_store_gpus(d->store), "pools", vgpu_store_pools(d->store), "tenants",
                      tenants, "clients", vgpud_clients(d), "weights", vgpu_store_weights(d->store),
-                     "scheduler", sched_status(d), "daemon", "version", VGPU_VERSION, "uptime_s",
+                     "scheduler", vgpud_sched_status(d), "daemon", "version", VGPU_VERSION, "uptime_s",
                      (double)(vgpu_now_ns() - d->started_ns) / 1e9, "connections", (int)d->clients,
                      "socket", d->socket_path, "database", d->db_path);
 }
@@ -360,7 +219,7 @@ MUTATION(op_pool_create, vgpu_store_pool_create(d->store, args, &e), vgpud_apply
 MUTATION(op_pool_rm, vgpu_store_pool_rm(d->store, args, &e), (void)0)
 MUTATION(op_assign, vgpu_store_assign_gpu(d->store, args, &e), vgpud_apply_all(d))
 MUTATION(op_unassign, vgpu_store_unassign_gpu(d->store, args, &e), (void)0)
-MUTATION(op_tenant_add, vgpu_store_tenant_add(d->store, args, &e), vgpud_apply_all(d))
+MUTATION(op_tenant_add, vgpu_store_tenant_add(d->store, args, &e), apply_named(d, args))
 /* A tenant's bindings changed: the users granted its account so far may no
  * longer be admitted; those who are get their grant again at their next
  * attach. */
@@ -389,16 +248,18 @@ static void revoke_all(struct vgpud *d)
     json_decref(tenants);
 }
 
-static void remove_account(const json_t *args)
+static void remove_account(struct vgpud *d, const json_t *args)
 {
     const char *name = json_string_value(json_object_get(args, "name"));
+    if (name)
+        vgpud_acct_forget(d, name);
     if (name && vgpu_acct_remove(name) != 0)
         vgpu_warn("cannot remove tenant %s's account", name);
 }
 
 MUTATION(op_tenant_set, vgpu_store_tenant_set(d->store, args, &e),
          (bindings_changed(args), apply_named(d, args)))
-MUTATION(op_tenant_rm, vgpu_store_tenant_rm(d->store, args, &e), remove_account(args))
+MUTATION(op_tenant_rm, vgpu_store_tenant_rm(d->store, args, &e), remove_account(d, args))
 MUTATION(op_quarantine, vgpu_store_tenant_state(d->store, args, "quarantined", &e),
          apply_named(d, args))
 MUTATION(op_release, vgpu_store_tenant_state(d->store, args, "active", &e), apply_named(d, args))
@@ -407,9 +268,8 @@ MUTATION(op_weights_set, vgpu_store_set_weights(d->store, args, &e), apply_weigh
 static json_t *op_tenants(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
 {
     const char *pool = json_string_value(json_object_get(args, "pool"));
-    json_t *tenants = vgpu_store_tenants(d->store, pool), *t;
-    size_t i;
-    json_array_foreach(tenants, i, t) add_live(d, t);
+    json_t *tenants = vgpu_store_tenants(d->store, pool);
+    vgpud_add_live(d, tenants);
     return vgpu_proto_ok(tenants);
 }
 
@@ -419,7 +279,9 @@ static json_t *op_tenant_get(struct vgpud *d, struct vgpu_peer *peer, const json
     json_t *t = name ? vgpu_store_tenant(d->store, name) : NULL;
     if (!t)
         return vgpu_proto_error("not_found", "no tenant '%s'", name ? name : "");
-    add_live(d, t);
+    json_t *one = json_pack("[O]", t);
+    vgpud_add_live(d, one);
+    json_decref(one);
     return vgpu_proto_ok(t);
 }
 

@@ -224,6 +224,7 @@ out:
     vgpud_unlisten(&d);
     if (d.base)
         event_base_free(d.base);
+    vgpud_acct_close(&d);
     vgpu_store_close(d.store);
     vgpu_sched_unmap(d.sched);
     return rc;

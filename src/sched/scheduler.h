@@ -286,15 +286,14 @@ uint64_t vgpu_sched_hist_read(const struct vgpu_sched_hist *h, uint64_t bucket[V
  * Prometheus's histogram_quantile does (above the last bound: that bound);
  * NAN when there is no observation. */
 double vgpu_sched_hist_quantile(const uint64_t bucket[VGPU_SCHED_HIST], double q);
-/* A tenant's queue depth: its clients waiting for a lease, all GPUs; and
- * its in-flight work: tracked operations of its live clients not yet seen
- * done. Read without the lock (figures, not decisions). */
+/* A tenant's queue depth: its clients waiting for a lease, all GPUs. Read
+ * without the lock (a figure, not a decision). (Its work in flight is the
+ * sum of its live clients' `inflight`.) */
 uint32_t vgpu_sched_queue_depth(const struct vgpu_sched *s, int t);
 /* Tenant t's GPU time on GPU g up to `now`: its ended leases and the one it
  * holds now, so the figure grows while a tenant keeps the lease (alone, it
  * may keep it for hours). Takes the lock. */
 uint64_t vgpu_sched_gpu_time(struct vgpu_sched *s, int t, int g, uint64_t now);
-uint32_t vgpu_sched_inflight(const struct vgpu_sched *s, int t);
 
 /* ---- the rate limit (rate.c) ----------------------------------------------------------- */
 

@@ -70,18 +70,6 @@ uint32_t vgpu_sched_queue_depth(const struct vgpu_sched *s, int t)
     return n;
 }
 
-uint32_t vgpu_sched_inflight(const struct vgpu_sched *s, int t)
-{
-    uint32_t n = 0;
-    if (t < 0 || t >= VGPU_SCHED_TENANTS)
-        return 0;
-    for (int c = 0; c < VGPU_SCHED_CLIENTS; c++)
-        if (atomic_load_explicit(&s->client[c].pid, memory_order_relaxed) > 0 &&
-            s->client[c].tenant == t)
-            n += atomic_load_explicit(&s->client[c].inflight, memory_order_relaxed);
-    return n;
-}
-
 uint64_t vgpu_sched_gpu_time(struct vgpu_sched *s, int t, int g, uint64_t now)
 {
     if (t < 0 || t >= VGPU_SCHED_TENANTS || g < 0 || g >= VGPU_SCHED_GPUS)
