@@ -566,7 +566,10 @@ static int cmd_status(struct admin *a, int argc, char **argv)
 {
     const char *pos[1];
     int n, rc = parse(a, CMD(C_STATUS), argc, argv, NULL, NULL, pos, 0, &n);
-    return rc ? exit_code(rc) : listing(a, "status", NULL, print_status);
+    /* The table needs no histogram buckets nor per-GPU detail: a brief
+     * status (with 1000 tenants, half the bytes); --json prints it all. */
+    return rc ? exit_code(rc)
+              : listing(a, "status", a->json ? NULL : json_pack("{s:b}", "brief", 1), print_status);
 }
 
 static void print_ping(const json_t *p)

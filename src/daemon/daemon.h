@@ -76,8 +76,10 @@ void vgpud_watchdog(struct vgpud *d);
 
 /* live.c: adds each tenant of `tenants` (the store's list) its live figures:
  * memory in use per GPU and processes (its account), GPU time, grants,
- * queue, work in flight and wait histograms (the scheduler). */
-void vgpud_add_live(struct vgpud *d, json_t *tenants);
+ * queue, work in flight and wait histograms (the scheduler). `brief`
+ * leaves out the per-GPU detail and the histograms' buckets (what a table
+ * of all tenants does not show; their totals and percentiles stay). */
+void vgpud_add_live(struct vgpud *d, json_t *tenants, bool brief);
 /* The scheduler's view of each GPU (holder, waiters, hand-offs, idle time),
  * its quantum, cap window and the wait histograms' bounds. */
 json_t *vgpud_sched_status(struct vgpud *d);
@@ -95,7 +97,7 @@ json_t *vgpud_handle(struct vgpud *d, struct vgpu_peer *peer, const json_t *requ
 /* The status document (what the "status" operation returns): GPUs, pools,
  * tenants with their live figures, clients, weights, the scheduler's view of
  * each GPU and the daemon's own figures. A new reference. */
-json_t *vgpud_status(struct vgpud *d);
+json_t *vgpud_status(struct vgpud *d, bool brief);
 /* Rescans the GPUs into the store (startup, SIGHUP, scan-gpus). */
 int vgpud_scan(struct vgpud *d, struct vgpu_err *err);
 /* Writes every tenant's limits into its account and its scheduling policy

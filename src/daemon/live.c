@@ -123,7 +123,7 @@ static void index_sched(struct vgpu_sched *s, struct sched_index *x)
  * without observations) and the buckets as they are (not cumulative; their
  * upper bounds are the scheduler section's wait_buckets_s, the last one
  * above them all). */
-static json_t *hist_json(const struct vgpu_sched_hist *h)
+static json_t *hist_json(const struct vgpu_sched_hist *h, bool brief)
 {
     uint64_t b[VGPU_SCHED_HIST], sum = 0;
     uint64_t n = h ? vgpu_sched_hist_read(h, b, &sum) : 0;
@@ -139,7 +139,10 @@ static json_t *hist_json(const struct vgpu_sched_hist *h)
     for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
         json_object_set_new(o, qs[i].key,
                             n ? json_real(vgpu_sched_hist_quantile(b, qs[i].q) * 1e3) : json_null());
-    json_object_set_new(o, "buckets", buckets);
+    if (brief)
+        json_decref(buckets);
+    else
+        json_object_set_new(o, "buckets", buckets);
     return o;
 }
 
@@ -147,7 +150,7 @@ static json_t *hist_json(const struct vgpu_sched_hist *h)
  * held (the running lease included), grants, time its processes waited and
  * leases cut short for a higher class; and the totals, its queue (clients
  * waiting for a lease), its work in flight and its wait histograms. */
-static void add_gpu_time(struct vgpud *d, const struct sched_index *x, json_t *tenant)
+static void add_gpu_time(struct vgpud *d, const struct sched_index *x, json_t *tenant, bool brief)
 {
     const char *name = json_string_value(json_object_get(tenant, "name"));
     json_t *by_gpu = json_object();
@@ -185,17 +188,20 @@ static void add_gpu_time(struct vgpud *d, const struct sched_index *x, json_t *t
     json_object_set_new(tenant, "gpu_time_s", json_real((double)total / 1e9));
     json_object_set_new(tenant, "watchdog_events", json_integer(wd));
     json_object_set_new(tenant, "rate_limit_waits", json_integer(rl));
-    json_object_set_new(tenant, "gpu_time_by_gpu", by_gpu);
+    if (brief)
+        json_decref(by_gpu);
+    else
+        json_object_set_new(tenant, "gpu_time_by_gpu", by_gpu);
     json_object_set_new(tenant, "grants", json_integer((json_int_t)handoffs));
     json_object_set_new(tenant, "preempted", json_integer((json_int_t)preempted));
     json_object_set_new(tenant, "queue_depth", json_integer(queue));
     json_object_set_new(tenant, "inflight", json_integer(inflight));
-    json_object_set_new(tenant, "lease_wait", hist_json(st ? &st->lease_wait : NULL));
-    json_object_set_new(tenant, "request_latency", hist_json(st ? &st->request : NULL));
+    json_object_set_new(tenant, "lease_wait", hist_json(st ? &st->lease_wait : NULL, brief));
+    json_object_set_new(tenant, "request_latency", hist_json(st ? &st->request : NULL, brief));
 }
 
 /* Live figures of a tenant from its account: memory in use per GPU, processes. */
-static void add_account(struct vgpud *d, json_t *tenant)
+static void add_account(struct vgpud *d, json_t *tenant, bool brief)
 {
     const char *name = json_string_value(json_object_get(tenant, "name"));
     struct vgpu_acct *a = vgpud_acct(d, name, false);
@@ -215,11 +221,14 @@ static void add_account(struct vgpud *d, json_t *tenant)
         }
     }
     json_object_set_new(tenant, "memory_used", json_integer((json_int_t)total));
-    json_object_set_new(tenant, "memory_used_by_gpu", used);
+    if (brief)
+        json_decref(used);
+    else
+        json_object_set_new(tenant, "memory_used_by_gpu", used);
     json_object_set_new(tenant, "processes", procs);
 }
 
-void vgpud_add_live(struct vgpud *d, json_t *tenants)
+void vgpud_add_live(struct vgpud *d, json_t *tenants, bool brief)
 {
     static struct sched_index x; /* 4 KiB; vgpud is single-threaded */
     json_t *t;
@@ -227,8 +236,8 @@ void vgpud_add_live(struct vgpud *d, json_t *tenants)
     index_sched(d->sched, &x);
     json_array_foreach(tenants, i, t)
     {
-        add_gpu_time(d, &x, t);
-        add_account(d, t);
+        add_gpu_time(d, &x, t, brief);
+        add_account(d, t, brief);
     }
     json_decref(x.slot);
 }

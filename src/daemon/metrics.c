@@ -488,7 +488,7 @@ static void walk(struct ctx *c)
 
 char *vgpud_metrics_text(struct vgpud *d)
 {
-    struct ctx c = {.status = vgpud_status(d)};
+    struct ctx c = {.status = vgpud_status(d, false)};
     const json_t *sched = json_object_get(c.status, "scheduler"), *b;
     char *text = NULL;
     size_t i;

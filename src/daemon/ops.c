@@ -146,10 +146,10 @@ static json_t *op_ping(struct vgpud *d, struct vgpu_peer *peer, const json_t *ar
                   "uptime_s", (double)(vgpu_now_ns() - d->started_ns) / 1e9, "admin", peer->admin));
 }
 
-json_t *vgpud_status(struct vgpud *d)
+json_t *vgpud_status(struct vgpud *d, bool brief)
 {
     json_t *tenants = vgpu_store_tenants(d->store, NULL);
-    vgpud_add_live(d, tenants);
+    vgpud_add_live(d, tenants, brief);
     return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:{s:s, s:f, s:i, s:s, s:s}}", "gpus",
                      vgpu_store_gpus(d->store), "pools", vgpu_store_pools(d->store), "tenants",
                      tenants, "clients", vgpud_clients(d), "weights", vgpu_store_weights(d->store),
@@ -160,7 +160,10 @@ json_t *vgpud_status(struct vgpud *d)
 
 static json_t *op_status(struct vgpud *d, struct vgpu_peer *peer, const json_t *args)
 {
-    return vgpu_proto_ok(vgpud_status(d));
+    json_t *brief = json_object_get(args, "brief");
+    if (brief && !json_is_boolean(brief))
+        return vgpu_proto_error("invalid_argument", "status: \"brief\" is true or false");
+    return vgpu_proto_ok(vgpud_status(d, json_is_true(brief)));
 }
 
 /* metrics: {text} the Prometheus text of GET /metrics, for clients of the
@@ -269,7 +272,7 @@ static json_t *op_tenants(struct vgpud *d, struct vgpu_peer *peer, const json_t 
 {
     const char *pool = json_string_value(json_object_get(args, "pool"));
     json_t *tenants = vgpu_store_tenants(d->store, pool);
-    vgpud_add_live(d, tenants);
+    vgpud_add_live(d, tenants, false);
     return vgpu_proto_ok(tenants);
 }
 
@@ -280,7 +283,7 @@ static json_t *op_tenant_get(struct vgpud *d, struct vgpu_peer *peer, const json
     if (!t)
         return vgpu_proto_error("not_found", "no tenant '%s'", name ? name : "");
     json_t *one = json_pack("[O]", t);
-    vgpud_add_live(d, one);
+    vgpud_add_live(d, one, false);
     json_decref(one);
     return vgpu_proto_ok(t);
 }
