@@ -19,13 +19,13 @@
  *
  *   test-admin-top BIN_DIR WORK_DIR */
 #include "vt.h"
+#include "vt_world.h"
 
 #include <jansson.h>
 #include <poll.h>
 #include <pty.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,52 +34,13 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #define TIMEOUT_MS 20000
 
-static char vgpud_bin[512], admin_bin[512], run_bin[512], work_bin[512];
-static char sock[512], db[512], work_dir[512];
-static pid_t daemon_pid;
-
-/* Runs vgpu-admin --socket sock with the NULL-terminated words; its exit
- * status, stdout and stderr in *out and *err when given. */
-static int admin(char **out, char **err, ...)
-{
-    char *argv[32] = {admin_bin, "--socket", sock};
-    int n = 3;
-    va_list ap;
-    va_start(ap, err);
-    for (char *w; n < 31 && (w = va_arg(ap, char *)) != NULL;)
-        argv[n++] = w;
-    va_end(ap);
-    argv[n] = NULL;
-    return vt_run(argv, out, err, TIMEOUT_MS);
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
-static void start_daemon(void)
-{
-    char *argv[] = {vgpud_bin, "--foreground", "--socket", sock, "--db",
-                    db,        "--log-level",  "warn",     NULL};
-    daemon_pid = vt_spawn(argv, NULL);
-    assert_true(daemon_pid > 0);
-    for (int i = 0; i < 500; i++) { /* up to 5 s for the socket to answer */
-        if (admin(NULL, NULL, "ping", NULL) == 0)
-            return;
-        sleep_ms(10);
-    }
-    fail_msg("vgpud did not answer on %s", sock);
-}
+static struct vt_world W; /* shared: the machine and prefix are CTest's */
 
 /* vgpud with pool P on the GPU and the tenants of every case: w1 and w2
  * share the GPU, never never runs, busy runs while top looks, idle does
@@ -87,26 +48,20 @@ static void start_daemon(void)
 static int setup(void **state)
 {
     static const char *const tenants[] = {"w1", "w2", "never", "busy", "idle"};
-    unlink(db);
-    vt_fresh_simgpu();
-    vt_remove_shm("vgputest-admin");
-    start_daemon();
-    assert_int_equal(admin(NULL, NULL, "scan-gpus", NULL), 0);
-    assert_int_equal(admin(NULL, NULL, "pool", "create", "P", "--gpus", "0", NULL), 0);
+    vt_world_remove(&W);
+    vt_world_start_vgpud(&W, NULL);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "scan-gpus", NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "pool", "create", "P", "--gpus", "0", NULL), 0);
     for (size_t i = 0; i < sizeof(tenants) / sizeof(tenants[0]); i++)
-        assert_int_equal(
-            admin(NULL, NULL, "tenant", "add", tenants[i], "--pool", "P", "--memory", "4GiB", NULL),
-            0);
+        assert_int_equal(vt_admin(&W, NULL, NULL, "tenant", "add", tenants[i], "--pool", "P",
+                                  "--memory", "4GiB", NULL),
+                         0);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    kill(daemon_pid, SIGTERM);
-    vt_wait(daemon_pid, TIMEOUT_MS);
-    vt_kill_all();
-    vt_remove_shm("vgputest-admin"); /* the scheduler region and the accounts */
-    unlink(db);
+    vt_world_teardown(&W); /* vgpud, the work, the database, the region and accounts */
     return 0;
 }
 
@@ -114,25 +69,13 @@ static int teardown(void **state)
  * holding `mem` (NULL: nothing). */
 static pid_t work(const char *tenant, const char *mem, const char *seconds)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof(cmd),
-             "exec '%s' --socket '%s' --tenant '%s' -- '%s' --kernel-us 1000 --sync-every 4 "
-             "--duration %s %s %s >/dev/null",
-             run_bin, sock, tenant, work_bin, seconds, mem ? "--mem" : "", mem ? mem : "");
-    char *sh[] = {"sh", "-c", cmd, NULL};
-    pid_t pid = vt_spawn(sh, NULL);
-    assert_true(pid > 0);
-    return pid;
-}
-
-static json_t *tenant_json(const char *name)
-{
-    char *out = NULL;
-    assert_int_equal(admin(&out, NULL, "tenant", "show", name, "--json", NULL), 0);
-    json_t *t = json_loads(out, 0, NULL);
-    free(out);
-    assert_non_null(t);
-    return t;
+    char *argv[] = {W.run_bin,       "--socket",     W.sock,      "--tenant",
+                    (char *)tenant,  "--",           W.work_bin,  "--kernel-us",
+                    "1000",          "--sync-every", "4",         "--duration",
+                    (char *)seconds, "--mem",        (char *)mem, NULL};
+    if (!mem)
+        argv[13] = NULL; /* no --mem */
+    return vt_world_spawn(&W, &(struct vt_client){.out = VT_DEVNULL}, argv).pid;
 }
 
 /* The lines of `text` from the one starting with `title` to the next empty
@@ -169,7 +112,7 @@ static void test_status_shows_wait_percentiles(void **state)
     assert_int_equal(vt_wait(b, TIMEOUT_MS), 0);
 
     char *out = NULL;
-    assert_int_equal(admin(&out, NULL, "status", NULL), 0);
+    assert_int_equal(vt_admin(&W, &out, NULL, "status", NULL), 0);
     char *tenants = section(out, "Tenants"), *waits = section(out, "Waits");
     printf("%s%s", tenants, waits);
     max_width(tenants, 100, "status's tenant table");
@@ -196,7 +139,7 @@ static void test_status_shows_wait_percentiles(void **state)
                 assert_string_equal(cell[i], "-");
             continue;
         }
-        json_t *t = tenant_json(names[k]);
+        json_t *t = vt_admin_json(&W, "tenant", "show", names[k], NULL);
         json_t *req = json_object_get(t, "request_latency");
         double prev = 0;
         for (int i = 0; i < 3; i++) {
@@ -261,8 +204,8 @@ static const struct trow *row_of(struct trow *rows, int n, const char *name)
 static int top_frames(const char *sort, struct trow rows[4][8], int nrows[4])
 {
     char *out = NULL, *err = NULL;
-    int rc =
-        admin(&out, &err, "top", "--iterations", "2", "--interval", "0.5", "--sort", sort, NULL);
+    int rc = vt_admin(&W, &out, &err, "top", "--iterations", "2", "--interval", "0.5", "--sort",
+                      sort, NULL);
     if (rc != 0)
         fail_msg("top --sort %s: exit %d, stderr '%s'", sort, rc, err ? err : "");
     if (strchr(out, '\x1b'))
@@ -286,17 +229,14 @@ static void test_top_in_a_pipe(void **state)
     pid_t w = work("busy", "1GiB", "5");
     bool holds = false;
     for (int i = 0; i < 100 && !holds; i++) { /* it holds the GPU's lease */
-        char *out = NULL;
-        assert_int_equal(admin(&out, NULL, "status", "--json", NULL), 0);
-        json_t *s = json_loads(out, 0, NULL);
+        json_t *s = vt_admin_json(&W, "status", NULL);
         json_t *gpu = json_array_get(json_object_get(json_object_get(s, "scheduler"), "gpus"), 0);
         const char *holder =
             json_string_value(json_object_get(json_object_get(gpu, "holder"), "tenant"));
         holds = holder && strcmp(holder, "busy") == 0;
         json_decref(s);
-        free(out);
         if (!holds)
-            sleep_ms(50);
+            vt_sleep_ms(50);
     }
     assert_true(holds);
     assert_int_equal(top_frames("gpu", rows, nrows), 2);
@@ -329,7 +269,7 @@ static void test_top_bad_options(void **state)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char *out = NULL, *err = NULL;
-        int rc = admin(&out, &err, "top", bad[i][0], bad[i][1], NULL);
+        int rc = vt_admin(&W, &out, &err, "top", bad[i][0], bad[i][1], NULL);
         if (rc != 2 || !err || !strstr(err, bad[i][2]) || (bad[i][1] && !strstr(err, bad[i][1])) ||
             !strstr(err, "usage: vgpu-admin top") || (out && *out))
             fail_msg("top %s %s: exit %d, stderr '%s'", bad[i][0], bad[i][1] ? bad[i][1] : "", rc,
@@ -370,7 +310,8 @@ static void top_on_a_terminal(int how)
     fflush(NULL);
     pid_t pid = forkpty(&fd, NULL, NULL, &ws);
     if (pid == 0) {
-        execl(admin_bin, admin_bin, "--socket", sock, "top", "--interval", "0.2", (char *)NULL);
+        execl(W.admin_bin, W.admin_bin, "--socket", W.sock, "top", "--interval", "0.2",
+              (char *)NULL);
         _exit(127);
     }
     assert_true(pid > 0);
@@ -409,18 +350,17 @@ static void test_top_on_a_terminal(void **state)
  * vgpud at all says so and exits 1 after its one frame. */
 static void test_top_survives_vgpud_restart(void **state)
 {
-    char path[700], cmd[2048];
-    snprintf(path, sizeof(path), "%s/top.out", work_dir);
+    char path[700], cmd[2600];
+    snprintf(path, sizeof(path), "%s/top.out", W.dir);
     snprintf(cmd, sizeof(cmd),
-             "exec '%s' --socket '%s' top --iterations 12 --interval 0.3 >'%s' 2>&1", admin_bin,
-             sock, path);
+             "exec '%s' --socket '%s' top --iterations 12 --interval 0.3 >'%s' 2>&1", W.admin_bin,
+             W.sock, path);
     char *sh[] = {"sh", "-c", cmd, NULL};
     pid_t top = vt_spawn(sh, NULL);
-    sleep_ms(1000);
-    kill(daemon_pid, SIGKILL);
-    assert_int_equal(vt_wait(daemon_pid, TIMEOUT_MS), 128 + SIGKILL);
-    sleep_ms(800);
-    start_daemon();
+    vt_sleep_ms(1000);
+    assert_int_equal(vt_world_stop_vgpud(&W, SIGKILL), 128 + SIGKILL);
+    vt_sleep_ms(800);
+    vt_world_start_vgpud(&W, NULL);
     assert_int_equal(vt_wait(top, TIMEOUT_MS), 0); /* its last frame reached vgpud */
 
     FILE *f = fopen(path, "r");
@@ -446,7 +386,7 @@ static void test_top_survives_vgpud_restart(void **state)
     assert_true(whole_after >= 1);
     assert_int_equal(whole_before + unreachable + whole_after, 12);
 
-    char *argv[] = {admin_bin, "--socket", "/nonexistent/vgpud.sock", "top", "--once", NULL};
+    char *argv[] = {W.admin_bin, "--socket", "/nonexistent/vgpud.sock", "top", "--once", NULL};
     char *out = NULL;
     assert_int_equal(vt_run(argv, &out, NULL, TIMEOUT_MS), 1);
     assert_non_null(strstr(out, "vgpud unreachable, retrying"));
@@ -456,17 +396,8 @@ static void test_top_survives_vgpud_restart(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: test-admin-top BIN_DIR WORK_DIR\n");
+    if (!vt_world_args(&W, argc, argv, false, TIMEOUT_MS))
         return 2;
-    }
-    snprintf(vgpud_bin, sizeof(vgpud_bin), "%s/vgpud", argv[1]);
-    snprintf(admin_bin, sizeof(admin_bin), "%s/vgpu-admin", argv[1]);
-    snprintf(run_bin, sizeof(run_bin), "%s/vgpu-run", argv[1]);
-    snprintf(work_bin, sizeof(work_bin), "%s/vgpu-work", argv[1]);
-    snprintf(work_dir, sizeof(work_dir), "%s", argv[2]);
-    snprintf(sock, sizeof(sock), "%s/vgpud.sock", argv[2]);
-    snprintf(db, sizeof(db), "%s/vgpu.db", argv[2]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_shows_wait_percentiles),
         cmocka_unit_test(test_top_in_a_pipe),

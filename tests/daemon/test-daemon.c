@@ -10,14 +10,13 @@
  *
  *   test-daemon BIN_DIR WORK_DIR */
 #include "vt.h"
+#include "vt_world.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <jansson.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,53 +32,17 @@
 
 #define TIMEOUT_MS 20000
 
-static char vgpud_bin[512], admin_bin[512], run_bin[512], work_bin[512], sock[512], db[512];
-static pid_t daemon_pid;
-
-static void start_daemon(void)
-{
-    char *argv[] = {vgpud_bin, "--foreground", "--socket", sock, "--db",
-                    db,        "--log-level",  "warn",     NULL};
-    daemon_pid = vt_spawn(argv, NULL);
-    assert_true(daemon_pid > 0);
-    for (int i = 0; i < 500; i++) { /* up to 5 s for the socket to answer */
-        char *ping[] = {admin_bin, "--socket", sock, "ping", NULL};
-        if (vt_run(ping, NULL, NULL, TIMEOUT_MS) == 0)
-            return;
-        usleep(10000);
-    }
-    fail_msg("vgpud did not answer on %s", sock);
-}
+static struct vt_world W; /* shared: the machine and prefix are CTest's */
 
 static void stop_daemon(int sig)
 {
-    kill(daemon_pid, sig);
-    int rc = vt_wait(daemon_pid, TIMEOUT_MS);
+    int rc = vt_world_stop_vgpud(&W, sig);
     assert_int_equal(rc, sig == SIGKILL ? 128 + SIGKILL : 0); /* SIGTERM: a clean exit */
-}
-
-/* Runs vgpu-admin with the given words; returns its exit status. */
-static int admin(char **out, char **err, ...)
-{
-    char *argv[32] = {admin_bin, "--socket", sock};
-    int n = 3;
-    va_list ap;
-    va_start(ap, err);
-    for (char *w; n < 31 && (w = va_arg(ap, char *)) != NULL;)
-        argv[n++] = w;
-    va_end(ap);
-    argv[n] = NULL;
-    return vt_run(argv, out, err, TIMEOUT_MS);
 }
 
 static json_t *status(void)
 {
-    char *out = NULL;
-    assert_int_equal(admin(&out, NULL, "status", "--json", NULL), 0);
-    json_t *j = json_loads(out, 0, NULL);
-    free(out);
-    assert_non_null(j);
-    return j;
+    return vt_admin_json(&W, "status", NULL);
 }
 
 /* The declared state only (live figures change by themselves). */
@@ -99,9 +62,9 @@ static json_t *declared(void)
 
 static int setup(void **state)
 {
-    unlink(db);
+    unlink(W.db);
     vt_fresh_simgpu();
-    start_daemon();
+    vt_world_start_vgpud(&W, NULL);
     return 0;
 }
 
@@ -109,17 +72,7 @@ static int teardown(void **state)
 {
     stop_daemon(SIGTERM);
     /* The tenants' accounts vgpud made (VGPU_ACCOUNT_PREFIX keeps them ours). */
-    DIR *dir = opendir("/dev/shm");
-    struct dirent *e;
-    while (dir && (e = readdir(dir)) != NULL) {
-        if (strncmp(e->d_name, "vgputest-daemon.", 16) == 0) {
-            char path[300];
-            snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
-            unlink(path);
-        }
-    }
-    if (dir)
-        closedir(dir);
+    vt_remove_shm(W.prefix);
     return 0;
 }
 
@@ -129,15 +82,15 @@ static void test_users_scenario(void **state)
     char vm[32], pr[32];
     json_t *s;
 
-    assert_int_equal(admin(NULL, NULL, "scan-gpus", NULL), 0);
-    assert_int_equal(admin(NULL, NULL, "pool", "create", "A", "--gpus", "0", NULL), 0);
-    assert_int_equal(admin(NULL, NULL, "pool", "create", "B", NULL), 0);
-    assert_int_equal(admin(NULL, NULL, "assign-gpu", "--gpu-id=1", "--pool=B", NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "scan-gpus", NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "pool", "create", "A", "--gpus", "0", NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "pool", "create", "B", NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "assign-gpu", "--gpu-id=1", "--pool=B", NULL), 0);
     for (int i = 1; i <= 20; i++) {
         snprintf(vm, sizeof(vm), "--vm-id=%d", i);
         snprintf(pr, sizeof(pr), "--priority=%s", prio[i % 3]);
-        assert_int_equal(admin(NULL, NULL, "register-vm", vm, i <= 7 ? "--pool=A" : "--pool=B", pr,
-                               "--memory=8GiB", NULL),
+        assert_int_equal(vt_admin(&W, NULL, NULL, "register-vm", vm,
+                                  i <= 7 ? "--pool=A" : "--pool=B", pr, "--memory=8GiB", NULL),
                          0);
     }
     s = status();
@@ -175,27 +128,21 @@ static void test_users_scenario(void **state)
     json_decref(s);
 
     /* The limit reached vm-3's shared account, keyed by its pool's GPU. */
-    json_t *one = NULL;
-    char *out = NULL;
-    assert_int_equal(admin(&out, NULL, "tenant", "show", "vm-3", "--json", NULL), 0);
-    one = json_loads(out, 0, NULL);
-    free(out);
+    json_t *one = vt_admin_json(&W, "tenant", "show", "vm-3", NULL);
     assert_non_null(json_object_get(one, "memory_used_by_gpu"));
     json_decref(one);
-    assert_int_equal(admin(NULL, NULL, "quarantine", "vm-3", NULL), 0);
-    assert_int_equal(admin(&out, NULL, "tenant", "show", "vm-3", "--json", NULL), 0);
-    one = json_loads(out, 0, NULL);
-    free(out);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "quarantine", "vm-3", NULL), 0);
+    one = vt_admin_json(&W, "tenant", "show", "vm-3", NULL);
     assert_string_equal(json_string_value(json_object_get(one, "state")), "quarantined");
     json_decref(one);
-    assert_int_equal(admin(NULL, NULL, "release", "vm-3", NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "release", "vm-3", NULL), 0);
 }
 
 static void test_state_survives_restart_and_kill(void **state)
 {
     json_t *before = declared();
     stop_daemon(SIGTERM);
-    start_daemon();
+    vt_world_start_vgpud(&W, NULL);
     json_t *after = declared();
     assert_true(json_equal(before, after));
     json_decref(after);
@@ -206,9 +153,7 @@ static void test_state_survives_restart_and_kill(void **state)
         char name[32];
         for (int i = 0; i < 200; i++) {
             snprintf(name, sizeof(name), "k%d", i);
-            char *argv[] = {admin_bin, "--socket", sock, "tenant",        "add",
-                            name,      "--pool",   "A",  "--memory=1GiB", NULL};
-            vt_run(argv, NULL, NULL, TIMEOUT_MS);
+            vt_admin(&W, NULL, NULL, "tenant", "add", name, "--pool", "A", "--memory=1GiB", NULL);
         }
         _exit(0);
     }
@@ -216,7 +161,7 @@ static void test_state_survives_restart_and_kill(void **state)
     stop_daemon(SIGKILL);
     kill(writer, SIGKILL);
     waitpid(writer, NULL, 0);
-    start_daemon();
+    vt_world_start_vgpud(&W, NULL);
     json_t *s = status(), *t;
     size_t i;
     int added = 0;
@@ -233,7 +178,7 @@ static void test_state_survives_restart_and_kill(void **state)
     for (int k = 0; k < 200; k++) { /* back to the scenario's state */
         char name[32];
         snprintf(name, sizeof(name), "k%d", k);
-        admin(NULL, NULL, "tenant", "rm", name, NULL);
+        vt_admin(&W, NULL, NULL, "tenant", "rm", name, NULL);
     }
     after = declared();
     assert_true(json_equal(before, after));
@@ -272,7 +217,7 @@ static void test_bad_inputs_change_nothing(void **state)
     };
     json_t *before = declared();
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        char *argv[16] = {admin_bin, "--socket", sock}, *err = NULL;
+        char *argv[16] = {W.admin_bin, "--socket", W.sock}, *err = NULL;
         int n = 3;
         for (int k = 0; k < 8 && bad[i][k]; k++)
             argv[n++] = (char *)bad[i][k];
@@ -284,9 +229,9 @@ static void test_bad_inputs_change_nothing(void **state)
         free(err);
     }
     /* Usage errors exit 2 before reaching vgpud. */
-    assert_int_equal(admin(NULL, NULL, "tenant", NULL), 2);
-    assert_int_equal(admin(NULL, NULL, "no-such-command", NULL), 2);
-    assert_int_equal(admin(NULL, NULL, "pool", "create", "C", "--bogus", NULL), 2);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "tenant", NULL), 2);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "no-such-command", NULL), 2);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "pool", "create", "C", "--bogus", NULL), 2);
     json_t *after = declared();
     assert_true(json_equal(before, after));
     json_decref(before);
@@ -296,7 +241,7 @@ static void test_bad_inputs_change_nothing(void **state)
 /* vgpu-work under vgpu-run as tenant `name`, allocating `mem`; its exit status. */
 static int work(const char *name, const char *mem, const char *seconds)
 {
-    char *argv[] = {run_bin,     "--tenant",   (char *)name,    "--",     work_bin, "--mem",
+    char *argv[] = {W.run_bin,   "--tenant",   (char *)name,    "--",     W.work_bin, "--mem",
                     (char *)mem, "--duration", (char *)seconds, "--json", NULL};
     return vt_run(argv, NULL, NULL, TIMEOUT_MS);
 }
@@ -306,37 +251,34 @@ static int work(const char *name, const char *mem, const char *seconds)
 static void test_limits_reach_processes(void **state)
 {
     assert_int_equal(
-        admin(NULL, NULL, "tenant", "add", "lim", "--pool", "A", "--memory", "2GiB", NULL), 0);
+        vt_admin(&W, NULL, NULL, "tenant", "add", "lim", "--pool", "A", "--memory", "2GiB", NULL),
+        0);
     assert_int_equal(work("lim", "3GiB", "0.1"), 1); /* over the limit: refused */
     assert_int_equal(work("lim", "1GiB", "0.1"), 0);
-    assert_int_equal(admin(NULL, NULL, "tenant", "set", "lim", "--memory", "4GiB", NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "tenant", "set", "lim", "--memory", "4GiB", NULL), 0);
     assert_int_equal(work("lim", "3GiB", "0.1"), 0); /* the new limit, no restart */
 
     /* Lowered below what a running process holds: new allocations fail. */
-    char *holder[] = {run_bin, "--tenant", "lim",        "--", work_bin,
-                      "--mem", "2GiB",     "--duration", "3",  NULL};
+    char *holder[] = {W.run_bin, "--tenant", "lim",        "--", W.work_bin,
+                      "--mem",   "2GiB",     "--duration", "3",  NULL};
     pid_t h = vt_spawn(holder, NULL);
     usleep(800000);
-    assert_int_equal(admin(NULL, NULL, "tenant", "set", "lim", "--memory", "1GiB", NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "tenant", "set", "lim", "--memory", "1GiB", NULL), 0);
     assert_int_equal(work("lim", "64MiB", "0.1"), 1);
     assert_int_equal(vt_wait(h, TIMEOUT_MS), 0);      /* what it holds stays valid */
     assert_int_equal(work("lim", "64MiB", "0.1"), 0); /* once it is gone, room again */
 
     /* A process killed with SIGKILL: vgpud gives its memory back by itself. */
-    json_t *t = NULL;
-    char *out = NULL;
-    assert_int_equal(admin(NULL, NULL, "tenant", "set", "lim", "--memory", "4GiB", NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "tenant", "set", "lim", "--memory", "4GiB", NULL), 0);
     h = vt_spawn(holder, NULL);
     usleep(800000);
     kill(h, SIGKILL);
     assert_int_equal(vt_wait(h, TIMEOUT_MS), 128 + SIGKILL);
     usleep(1500000); /* vgpud reaps once a second */
-    assert_int_equal(admin(&out, NULL, "tenant", "show", "lim", "--json", NULL), 0);
-    t = json_loads(out, 0, NULL);
-    free(out);
+    json_t *t = vt_admin_json(&W, "tenant", "show", "lim", NULL);
     assert_int_equal(json_integer_value(json_object_get(t, "memory_used")), 0);
     json_decref(t);
-    assert_int_equal(admin(NULL, NULL, "tenant", "rm", "lim", NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "tenant", "rm", "lim", NULL), 0);
 }
 
 /* Runs argv as uid:gid with no supplementary groups and VGPU_TOKEN=token
@@ -375,16 +317,16 @@ static int run_as_nobody(char *const argv[], const char *err)
 static void test_clients_are_bound_by_identity(void **state)
 {
     char err[600], *text = NULL;
-    snprintf(err, sizeof(err), "%.*s.err", (int)(strlen(db) - 3), db);
-    assert_int_equal(admin(NULL, NULL, "tenant", "add", "nob", "--pool", "A", "--memory", "1GiB",
-                           "--bind-uid", "65534", NULL),
+    snprintf(err, sizeof(err), "%.*s.err", (int)(strlen(W.db) - 3), W.db);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "tenant", "add", "nob", "--pool", "A", "--memory",
+                              "1GiB", "--bind-uid", "65534", NULL),
                      0);
-    char *fits[] = {run_bin, "--socket", sock,         "--",  work_bin,
-                    "--mem", "512MiB",   "--duration", "0.1", NULL};
-    char *over[] = {run_bin, "--socket", sock,         "--",  work_bin,
-                    "--mem", "2GiB",     "--duration", "0.1", NULL};
-    char *other[] = {run_bin, "--socket", sock,         "--tenant", "vm-1",
-                     "--",    work_bin,   "--duration", "0.1",      NULL};
+    char *fits[] = {W.run_bin, "--socket", W.sock,       "--",  W.work_bin,
+                    "--mem",   "512MiB",   "--duration", "0.1", NULL};
+    char *over[] = {W.run_bin, "--socket", W.sock,       "--",  W.work_bin,
+                    "--mem",   "2GiB",     "--duration", "0.1", NULL};
+    char *other[] = {W.run_bin, "--socket", W.sock,       "--tenant", "vm-1",
+                     "--",      W.work_bin, "--duration", "0.1",      NULL};
     assert_int_equal(run_as_nobody(fits, NULL), 0); /* vgpud picked "nob" by uid */
     assert_int_equal(run_as_nobody(over, NULL), 1); /* and its 1 GiB limit holds */
     assert_int_equal(run_as_nobody(other, err), 1); /* vm-1 is not nobody's */
@@ -398,7 +340,7 @@ static void test_clients_are_bound_by_identity(void **state)
     unlink(err);
 
     /* While it runs, status lists it as an attached client of its tenant. */
-    char *hold[] = {run_bin, "--socket", sock, "--", work_bin, "--duration", "2", NULL};
+    char *hold[] = {W.run_bin, "--socket", W.sock, "--", W.work_bin, "--duration", "2", NULL};
     pid_t h = fork();
     if (h == 0)
         _exit(run_as_nobody(hold, NULL));
@@ -414,7 +356,7 @@ static void test_clients_are_bound_by_identity(void **state)
     json_decref(s);
     assert_int_equal(seen, 1);
     assert_int_equal(vt_wait(h, TIMEOUT_MS), 0);
-    assert_int_equal(admin(NULL, NULL, "tenant", "rm", "nob", NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "tenant", "rm", "nob", NULL), 0);
 }
 
 /* Whether uid:gid (no supplementary groups) can open tenant's account for
@@ -436,23 +378,21 @@ static bool can_map(uid_t uid, gid_t gid, const char *tenant)
  * share it (and its account), one outside it is refused. */
 static void test_clients_are_bound_by_group(void **state)
 {
-    char *out = NULL;
-    assert_int_equal(admin(NULL, NULL, "tenant", "add", "grp", "--pool", "A", "--memory", "1GiB",
-                           "--bind-gid", "nogroup", NULL),
+    assert_int_equal(vt_admin(&W, NULL, NULL, "tenant", "add", "grp", "--pool", "A", "--memory",
+                              "1GiB", "--bind-gid", "nogroup", NULL),
                      0);
-    assert_int_equal(admin(&out, NULL, "tenant", "show", "grp", "--json", NULL), 0);
-    json_t *t = json_loads(out, 0, NULL);
-    free(out);
+    json_t *t = vt_admin_json(&W, "tenant", "show", "grp", NULL);
     assert_int_equal(json_integer_value(json_object_get(t, "bind_gid")), 65534);
     json_decref(t);
-    assert_int_equal(admin(NULL, NULL, "tenant", "set", "grp", "--bind-gid", "nosuchgroup", NULL),
-                     2);
-    assert_int_equal(admin(NULL, NULL, "tenant", "set", "grp", "--bind-gid", "4242", NULL), 0);
+    assert_int_equal(
+        vt_admin(&W, NULL, NULL, "tenant", "set", "grp", "--bind-gid", "nosuchgroup", NULL), 2);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "tenant", "set", "grp", "--bind-gid", "4242", NULL),
+                     0);
 
-    char *fits[] = {run_bin, "--socket", sock,         "--",  work_bin,
-                    "--mem", "512MiB",   "--duration", "0.1", NULL};
-    char *over[] = {run_bin, "--socket", sock,         "--",  work_bin,
-                    "--mem", "2GiB",     "--duration", "0.1", NULL};
+    char *fits[] = {W.run_bin, "--socket", W.sock,       "--",  W.work_bin,
+                    "--mem",   "512MiB",   "--duration", "0.1", NULL};
+    char *over[] = {W.run_bin, "--socket", W.sock,       "--",  W.work_bin,
+                    "--mem",   "2GiB",     "--duration", "0.1", NULL};
     assert_int_equal(run_as(4243, 4242, fits, NULL, NULL), 0); /* a member */
     assert_int_equal(run_as(4244, 4242, fits, NULL, NULL), 0); /* another one, same account */
     /* every member may map its account, whoever attached last; others may not */
@@ -463,10 +403,11 @@ static void test_clients_are_bound_by_group(void **state)
     assert_int_equal(run_as(4244, 4242, over, NULL, NULL), 1); /* the tenant's limit holds */
     assert_int_equal(run_as(4245, 4246, fits, NULL, NULL), 1); /* not a member: no tenant */
     /* Bound elsewhere: the old members lose the account; removed: it is gone. */
-    assert_int_equal(admin(NULL, NULL, "tenant", "set", "grp", "--bind-gid", "4300", NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "tenant", "set", "grp", "--bind-gid", "4300", NULL),
+                     0);
     assert_false(can_map(4243, 4242, "grp"));
     assert_false(can_map(4247, 4242, "grp"));
-    assert_int_equal(admin(NULL, NULL, "tenant", "rm", "grp", NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "tenant", "rm", "grp", NULL), 0);
     assert_int_equal(access("/dev/shm/vgputest-daemon.grp", F_OK), -1);
 }
 
@@ -494,15 +435,9 @@ static int wait_clients(const char *tenant, int want)
 static pid_t spawn_client(const char *tenant, const char *seconds)
 {
     char *argv[] = {
-        run_bin,      "--socket",      sock,          "--tenant", (char *)tenant, "--", work_bin,
+        W.run_bin,    "--socket",      W.sock,        "--tenant", (char *)tenant, "--", W.work_bin,
         "--duration", (char *)seconds, "--kernel-us", "100",      "--sync-every", "16", NULL};
-    char cmd[2048];
-    snprintf(cmd, sizeof(cmd),
-             "exec '%s' --socket '%s' --tenant '%s' -- '%s' --duration %s "
-             "--kernel-us 100 --sync-every 16 >/dev/null",
-             argv[0], sock, tenant, work_bin, seconds);
-    char *sh[] = {"sh", "-c", cmd, NULL};
-    return vt_spawn(sh, NULL);
+    return vt_world_spawn(&W, &(struct vt_client){.out = VT_DEVNULL}, argv).pid;
 }
 
 /* A running client re-attaches when vgpud comes back. */
@@ -511,20 +446,21 @@ static pid_t spawn_client(const char *tenant, const char *seconds)
 static void test_tokens_admit_to_their_tenant(void **state)
 {
     char *out = NULL, err[600];
-    snprintf(err, sizeof(err), "%.*s.err", (int)(strlen(db) - 3), db);
+    snprintf(err, sizeof(err), "%.*s.err", (int)(strlen(W.db) - 3), W.db);
     assert_int_equal(
-        admin(NULL, NULL, "tenant", "add", "tk", "--pool", "A", "--memory", "1GiB", NULL), 0);
-    assert_int_equal(admin(&out, NULL, "token", "create", "--tenant", "tk", NULL), 0);
+        vt_admin(&W, NULL, NULL, "tenant", "add", "tk", "--pool", "A", "--memory", "1GiB", NULL),
+        0);
+    assert_int_equal(vt_admin(&W, &out, NULL, "token", "create", "--tenant", "tk", NULL), 0);
     char token[128];
     assert_int_equal(sscanf(out, "%127s", token), 1);
     free(out);
     assert_int_equal(strncmp(token, "vgpu_", 5), 0);
     assert_int_equal(strlen(token), 5 + 64);
 
-    char *fits[] = {run_bin, "--socket", sock,         "--",  work_bin,
-                    "--mem", "512MiB",   "--duration", "0.1", NULL};
-    char *over[] = {run_bin, "--socket", sock,         "--",  work_bin,
-                    "--mem", "2GiB",     "--duration", "0.1", NULL};
+    char *fits[] = {W.run_bin, "--socket", W.sock,       "--",  W.work_bin,
+                    "--mem",   "512MiB",   "--duration", "0.1", NULL};
+    char *over[] = {W.run_bin, "--socket", W.sock,       "--",  W.work_bin,
+                    "--mem",   "2GiB",     "--duration", "0.1", NULL};
     assert_int_equal(run_as_nobody_token(fits, NULL, token), 0); /* admitted to tk */
     assert_int_equal(run_as_nobody_token(over, NULL, token), 1); /* and held to its 1 GiB */
     assert_int_equal(run_as_nobody_token(fits, err, "vgpu_0000"), 1);
@@ -536,37 +472,35 @@ static void test_tokens_admit_to_their_tenant(void **state)
     assert_false(can_map(4251, 4251, "tk"));
 
     /* Listed (by id, never the token), then revoked: it admits no one. */
-    json_t *list = NULL;
-    assert_int_equal(admin(&out, NULL, "token", "list", "--json", NULL), 0);
-    list = json_loads(out, 0, NULL);
-    free(out);
+    json_t *list = vt_admin_json(&W, "token", "list", NULL);
     assert_int_equal(json_array_size(list), 1);
     char *dump = json_dumps(list, 0);
     assert_null(strstr(dump, token + 5)); /* the token itself is never shown again */
     free(dump);
     const char *id = json_string_value(json_object_get(json_array_get(list, 0), "id"));
-    assert_int_equal(admin(NULL, NULL, "token", "revoke", id, NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "token", "revoke", id, NULL), 0);
     json_decref(list);
     assert_int_equal(run_as_nobody_token(fits, err, token), 1);
     assert_false(can_map(65534, 65534, "tk")); /* and those it admitted lose the account */
     assert_false(can_map(4250, 4250, "tk"));
-    assert_int_equal(admin(NULL, NULL, "token", "revoke", "deadbeef", NULL), 1);
-    assert_int_equal(admin(NULL, NULL, "token", "create", NULL), 2);
-    assert_int_equal(admin(NULL, NULL, "tenant", "rm", "tk", NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "token", "revoke", "deadbeef", NULL), 1);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "token", "create", NULL), 2);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "tenant", "rm", "tk", NULL), 0);
     unlink(err);
 }
 
 static void test_clients_reattach_after_restart(void **state)
 {
     assert_int_equal(
-        admin(NULL, NULL, "tenant", "add", "ra", "--pool", "A", "--memory", "4GiB", NULL), 0);
+        vt_admin(&W, NULL, NULL, "tenant", "add", "ra", "--pool", "A", "--memory", "4GiB", NULL),
+        0);
     pid_t h = spawn_client("ra", "8");
     assert_int_equal(wait_clients("ra", 1), 1);
     stop_daemon(SIGTERM);
-    start_daemon();
+    vt_world_start_vgpud(&W, NULL);
     assert_int_equal(wait_clients("ra", 1), 1); /* back within a second or two */
     assert_int_equal(vt_wait(h, TIMEOUT_MS), 0);
-    assert_int_equal(admin(NULL, NULL, "tenant", "rm", "ra", NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "tenant", "rm", "ra", NULL), 0);
 }
 
 /* 50 processes attaching at once are all served. */
@@ -575,28 +509,21 @@ static void test_fifty_clients_at_once(void **state)
     enum { N = 50 };
     pid_t pid[N];
     assert_int_equal(
-        admin(NULL, NULL, "tenant", "add", "many", "--pool", "A", "--memory", "40GiB", NULL), 0);
+        vt_admin(&W, NULL, NULL, "tenant", "add", "many", "--pool", "A", "--memory", "40GiB", NULL),
+        0);
     for (int i = 0; i < N; i++)
         pid[i] = spawn_client("many", "4");
     assert_int_equal(wait_clients("many", N), N);
     for (int i = 0; i < N; i++)
         assert_int_equal(vt_wait(pid[i], TIMEOUT_MS), 0);
     assert_int_equal(wait_clients("many", 0), 0); /* they left */
-    assert_int_equal(admin(NULL, NULL, "tenant", "rm", "many", NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "tenant", "rm", "many", NULL), 0);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: test-daemon BIN_DIR WORK_DIR\n");
+    if (!vt_world_args(&W, argc, argv, false, TIMEOUT_MS))
         return 2;
-    }
-    snprintf(vgpud_bin, sizeof(vgpud_bin), "%s/vgpud", argv[1]);
-    snprintf(admin_bin, sizeof(admin_bin), "%s/vgpu-admin", argv[1]);
-    snprintf(run_bin, sizeof(run_bin), "%s/vgpu-run", argv[1]);
-    snprintf(work_bin, sizeof(work_bin), "%s/vgpu-work", argv[1]);
-    snprintf(sock, sizeof(sock), "%s/vgpud.sock", argv[2]);
-    snprintf(db, sizeof(db), "%s/vgpu.db", argv[2]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_users_scenario),
         cmocka_unit_test(test_state_survives_restart_and_kill),

@@ -25,10 +25,8 @@
  *   test-hook-rate BIN_DIR LIBVGPU WORK_DIR */
 #include "scheduler.h"
 #include "vt.h"
+#include "vt_world.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <setjmp.h>
@@ -39,7 +37,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -47,120 +44,50 @@
 #define TIMEOUT_MS 30000
 #define RATE 500.0
 #define BURST 50.0
-/* A NULL-terminated list of "K=V" environment entries. */
-#define ENV(...) ((const char *const[]){__VA_ARGS__, NULL})
 #define LIMITED "VGPU_RATE_LIMIT=500/s", "VGPU_RATE_BURST=50"
 
-static char libvgpu[512];
-static char work_bin[600];
-static char work_dir[512];
-
-/* The current case's private world. */
-static struct {
-    char prefix[32]; /* VGPU_ACCOUNT_PREFIX */
-    char state[600]; /* SIMGPU_STATE */
-} W;
-
-/* ---- the world of one case --------------------------------------------------------------- */
-
-static void remove_world(void)
-{
-    unlink(W.state);
-    vt_remove_shm(W.prefix); /* the scheduler region and the tenants' accounts */
-}
+/* The current case's world, isolated: its own machine and scheduler region
+ * (no vgpud: the tenants are standalone). */
+static struct vt_world W;
 
 static void world(const char *name)
 {
-    snprintf(W.prefix, sizeof(W.prefix), "vtr%d-%s", (int)getpid(), name);
-    snprintf(W.state, sizeof(W.state), "%s/rate-%s.state", work_dir, name);
+    vt_world_isolate(&W, "vtr", "rate", name, "H100:80GiB");
     setenv("VGPU_ACCOUNT_PREFIX", W.prefix, 1); /* the region this test maps */
-    remove_world();
 }
 
 static int teardown(void **state)
 {
-    vt_kill_all();
-    remove_world();
+    vt_world_teardown(&W);
     return 0;
 }
 
 /* ---- tenants ------------------------------------------------------------------------------- */
 
-struct child {
-    pid_t pid;
-    int out; /* its stdout */
-    int err; /* its stderr */
-};
-
-struct spawn {
-    const char *const *env;
-    int out[2], err[2];
-};
-
-/* In the child: this case's machine and scheduler, nothing of the test's own
- * environment that would change a tenant's policy, then `env`. */
-static int exec_child(void *p)
+/* vgpu-work for 2 s as tenant "t" with this case's machine and scheduler,
+ * standalone (VGPU_SOCKET names no socket), nothing of the test's own
+ * environment that would change its policy, then `env`; its stdout and
+ * stderr in pipes. */
+static struct vt_child work(const char *const env[])
 {
-    static const char *const drop[] = {
-        "VGPU_TENANT",          "VGPU_COMPUTE_SHARE", "VGPU_PRIORITY",   "VGPU_TOKEN",
-        "CUDA_DEVICE_SM_LIMIT", "VGPU_MEMORY_LIMIT",  "VGPU_RATE_LIMIT", "VGPU_RATE_BURST"};
-    struct spawn *a = p;
-    char *argv[] = {work_bin, "--kernel",   "busy", "--kernel-us", "10", "--sync-every",
-                    "0",      "--duration", "2",    "--json",      NULL};
-    if (dup2(a->out[1], 1) < 0 || dup2(a->err[1], 2) < 0)
-        return 126;
-    for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
-        unsetenv(drop[i]);
-    setenv("SIMGPU_STATE", W.state, 1);
-    setenv("SIMGPU_DEVICES", "H100:80GiB", 1);
-    setenv("VGPU_ACCOUNT_PREFIX", W.prefix, 1);
-    setenv("VGPU_SOCKET", "/nonexistent", 1);
-    setenv("VGPU_TENANT", "t", 1);
-    setenv("LD_PRELOAD", libvgpu, 1);
-    for (int i = 0; a->env && a->env[i]; i++)
-        putenv((char *)a->env[i]);
-    execv(argv[0], argv);
-    fprintf(stderr, "test-hook-rate: cannot run %s: %s\n", argv[0], strerror(errno));
-    return 127;
-}
-
-/* vgpu-work for 2 s as tenant "t", with `env` added. */
-static struct child work(const char *const env[])
-{
-    struct spawn a = {.env = env};
-    assert_int_equal(pipe2(a.out, O_CLOEXEC), 0);
-    assert_int_equal(pipe2(a.err, O_CLOEXEC), 0);
-    struct child c = {.pid = vt_fork(exec_child, &a), .out = a.out[0], .err = a.err[0]};
-    close(a.out[1]);
-    close(a.err[1]);
-    assert_true(c.pid > 0);
-    return c;
-}
-
-static void slurp(int fd, char *buf, size_t len)
-{
-    size_t n = 0;
-    ssize_t r;
-    while (n < len - 1 && (r = read(fd, buf + n, len - 1 - n)) > 0)
-        n += (size_t)r;
-    buf[n] = '\0';
-    close(fd);
-}
-
-/* Waits for the child; returns its exit code, with its stdout and stderr. */
-static int wait_child(struct child *c, char *out, size_t outlen, char *err, size_t errlen)
-{
-    int rc = vt_wait(c->pid, TIMEOUT_MS);
-    slurp(c->out, out, outlen);
-    slurp(c->err, err, errlen);
-    return rc;
+    const char *full[8] = {"VGPU_SOCKET=/nonexistent", "VGPU_TENANT=t"};
+    for (int i = 0, n = 2; env && env[i] && n < 7; i++)
+        full[n++] = env[i];
+    struct vt_client how = {.env = full,
+                            .drop = VT_ENV(VT_POLICY_ENV, "VGPU_RATE_LIMIT", "VGPU_RATE_BURST"),
+                            .preload = true,
+                            .out = VT_PIPE,
+                            .err = VT_PIPE};
+    char *argv[] = {W.work_bin, "--kernel",   "busy", "--kernel-us", "10", "--sync-every",
+                    "0",        "--duration", "2",    "--json",      NULL};
+    return vt_world_spawn(&W, &how, argv);
 }
 
 /* Waits for the child, which must exit 0, and returns its JSON report. */
-static json_t *finish(struct child *c)
+static json_t *finish(struct vt_child *c)
 {
     char out[8192], err[4096];
-    int rc = wait_child(c, out, sizeof(out), err, sizeof(err));
+    int rc = vt_child_wait(&W, c, out, sizeof(out), err, sizeof(err));
     if (rc != 0)
         fail_msg("vgpu-work (pid %d) exited %d; its output: '%s' '%s'", (int)c->pid, rc, out, err);
     json_t *j = json_loads(out, 0, NULL);
@@ -189,20 +116,13 @@ static void within_pct(double v, double want, double pct, const char *what)
         fail_msg("%s: %.0f, wanted %.0f +- %.0f%%", what, v, want, pct);
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 /* ---- the scheduler region, as vgpud sees it ----------------------------------------------- */
 
 /* Maps this case's region and finds tenant "t" in it, waiting up to 10 s for
  * a child to create them. */
 static struct vgpu_sched *region(int *t)
 {
-    for (int tries = 0; tries < 1000; tries++, sleep_ms(10)) {
+    for (int tries = 0; tries < 1000; tries++, vt_sleep_ms(10)) {
         struct vgpu_sched *s = vgpu_sched_open(false);
         if (!s)
             continue;
@@ -225,7 +145,7 @@ static struct vgpu_sched *region(int *t)
 static void test_rate_limit_holds(void **state)
 {
     world("one");
-    struct child c = work(ENV(LIMITED));
+    struct vt_child c = work(VT_ENV(LIMITED));
     json_t *j = finish(&c);
     double n = num(j, "launches"), wall = num(j, "wall_s");
     int t;
@@ -243,9 +163,9 @@ static void test_rate_limit_holds(void **state)
                  n - BURST + 1);
     json_decref(j);
 
-    remove_world();
+    vt_world_remove(&W);
     world("free");
-    struct child f = work(NULL);
+    struct vt_child f = work(NULL);
     json_t *jf = finish(&f);
     double nf = num(jf, "launches"), wf = num(jf, "wall_s");
     printf("# without a limit: %.0f launches in %.3f s (%.1f/s)\n", nf, wf,
@@ -262,7 +182,7 @@ static void test_rate_limit_holds(void **state)
 static void test_rate_shared_by_processes(void **state)
 {
     world("two");
-    struct child a = work(ENV(LIMITED)), b = work(ENV(LIMITED));
+    struct vt_child a = work(VT_ENV(LIMITED)), b = work(VT_ENV(LIMITED));
     json_t *ja = finish(&a), *jb = finish(&b);
     double na = num(ja, "launches"), nb = num(jb, "launches");
     double wall = fmax(num(ja, "wall_s"), num(jb, "wall_s"));
@@ -282,10 +202,10 @@ static void test_rate_shared_by_processes(void **state)
 static void test_rate_change_reaches_a_running_process(void **state)
 {
     world("change");
-    struct child c = work(ENV(LIMITED));
+    struct vt_child c = work(VT_ENV(LIMITED));
     int t;
     struct vgpu_sched *s = region(&t);
-    sleep_ms(700);
+    vt_sleep_ms(700);
     struct vgpu_sched_policy p = {.klass = VGPU_CLASS_MEDIUM, .rate = 5000, .burst = 50};
     assert_int_equal(vgpu_sched_tenant(s, "t", &p, true), t);
     json_t *j = finish(&c);
@@ -312,8 +232,8 @@ static void test_bad_rate_fails_closed(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char out[8192], err[4096];
         const char *env[] = {bad[i][0], bad[i][1], NULL};
-        struct child c = work(env);
-        int rc = wait_child(&c, out, sizeof(out), err, sizeof(err));
+        struct vt_child c = work(env);
+        int rc = vt_child_wait(&W, &c, out, sizeof(out), err, sizeof(err));
         if (rc == 0 || !strstr(err, bad[i][1] ? "VGPU_RATE_BURST" : bad[i][0]))
             fail_msg("%s %s: exit %d, stderr '%s'", bad[i][0], bad[i][1] ? bad[i][1] : "", rc, err);
     }
@@ -321,13 +241,8 @@ static void test_bad_rate_fails_closed(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: test-hook-rate BIN_DIR LIBVGPU WORK_DIR\n");
+    if (!vt_world_args(&W, argc, argv, true, TIMEOUT_MS))
         return 2;
-    }
-    snprintf(work_bin, sizeof(work_bin), "%s/vgpu-work", argv[1]);
-    snprintf(libvgpu, sizeof(libvgpu), "%s", argv[2]);
-    snprintf(work_dir, sizeof(work_dir), "%s", argv[3]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_rate_limit_holds, teardown),
         cmocka_unit_test_teardown(test_rate_shared_by_processes, teardown),

@@ -15,6 +15,7 @@
  *   test-http BIN_DIR WORK_DIR */
 #include "vt.h"
 #include "vt_http.h"
+#include "vt_world.h"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -22,7 +23,6 @@
 #include <net/if.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,43 +35,13 @@
 #define TIMEOUT_MS 20000
 #define SHM_PREFIX "vgputest-http"
 
-static char vgpud_bin[512], admin_bin[512], sock[512], db[512], port_file[512];
+static struct vt_world W; /* shared: the machine and prefix are CTest's */
+static char port_file[600];
 static char addr[80]; /* the listener, as --http-port-file holds it */
 static char admin_token[128], t1_token[128];
-static pid_t daemon_pid;
-
-/* Runs vgpu-admin with the given words; returns its exit status. */
-static int admin(char **out, char **err, ...)
-{
-    char *argv[32] = {admin_bin, "--socket", sock};
-    int n = 3;
-    va_list ap;
-    va_start(ap, err);
-    for (char *w; n < 31 && (w = va_arg(ap, char *)) != NULL;)
-        argv[n++] = w;
-    va_end(ap);
-    argv[n] = NULL;
-    return vt_run(argv, out, err, TIMEOUT_MS);
-}
 
 /* `vgpu-admin WORDS... --json`, parsed. */
-#define CLI_JSON(...) cli_json(__VA_ARGS__, "--json", NULL)
-static json_t *cli_json(const char *first, ...)
-{
-    char *argv[32] = {admin_bin, "--socket", sock, (char *)first}, *out = NULL;
-    int n = 4;
-    va_list ap;
-    va_start(ap, first);
-    for (char *w; n < 31 && (w = va_arg(ap, char *)) != NULL;)
-        argv[n++] = w;
-    va_end(ap);
-    argv[n] = NULL;
-    assert_int_equal(vt_run(argv, &out, NULL, TIMEOUT_MS), 0);
-    json_t *j = json_loads(out, JSON_DECODE_ANY, NULL);
-    free(out);
-    assert_non_null(j);
-    return j;
-}
+#define CLI_JSON(...) vt_admin_json(&W, __VA_ARGS__, NULL)
 
 /* A request through `listener`; checks the status and, for a JSON answer,
  * its type; returns the parsed body (NULL when empty). */
@@ -115,40 +85,31 @@ static void expect_error(json_t *j, const char *code)
     json_decref(j);
 }
 
+/* vgpud listening on `http` too. It writes the port file before it serves
+ * anything, so the file is there once the control socket has answered. */
 static void start_daemon(const char *http)
 {
-    char *argv[] = {
-        vgpud_bin, "--foreground", "--socket",         sock,      "--db", db, "--log-level", "warn",
-        "--http",  (char *)http,   "--http-port-file", port_file, NULL};
     unlink(port_file);
-    daemon_pid = vt_spawn(argv, NULL);
-    assert_true(daemon_pid > 0);
-    for (int i = 0; i < 500; i++) { /* up to 5 s for the port file and the socket */
-        FILE *f = fopen(port_file, "r");
-        char *ping[] = {admin_bin, "--socket", sock, "ping", NULL};
-        if (f) {
-            bool got = fscanf(f, "%79s", addr) == 1;
-            fclose(f);
-            if (got && vt_run(ping, NULL, NULL, TIMEOUT_MS) == 0)
-                return;
-        }
-        usleep(10000);
-    }
-    fail_msg("vgpud did not start serving HTTP on %s", http);
+    vt_world_start_vgpud(&W, "--http", http, "--http-port-file", port_file, NULL);
+    FILE *f = fopen(port_file, "r");
+    bool got = f && fscanf(f, "%79s", addr) == 1;
+    if (f)
+        fclose(f);
+    if (!got)
+        fail_msg("vgpud did not start serving HTTP on %s", http);
 }
 
 static void stop_daemon(void)
 {
-    kill(daemon_pid, SIGTERM);
-    assert_int_equal(vt_wait(daemon_pid, TIMEOUT_MS), 0);
+    assert_int_equal(vt_world_stop_vgpud(&W, SIGTERM), 0);
     assert_int_equal(access(port_file, F_OK), -1); /* removed on the way out */
 }
 
 static void make_token(char *out, size_t len, const char *what, const char *tenant)
 {
     char *text = NULL;
-    assert_int_equal(tenant ? admin(&text, NULL, "token", "create", what, tenant, NULL)
-                            : admin(&text, NULL, "token", "create", what, NULL),
+    assert_int_equal(tenant ? vt_admin(&W, &text, NULL, "token", "create", what, tenant, NULL)
+                            : vt_admin(&W, &text, NULL, "token", "create", what, NULL),
                      0);
     assert_int_equal(sscanf(text, "%127s", out), 1);
     assert_true(strlen(out) < len);
@@ -158,14 +119,15 @@ static void make_token(char *out, size_t len, const char *what, const char *tena
 /* GPU 0 in pool A with tenant t1 (4 GiB), GPU 1 free; an admin token and t1's. */
 static int setup(void **state)
 {
-    unlink(db);
+    unlink(W.db);
     vt_fresh_simgpu();
     start_daemon("127.0.0.1:0");
     assert_int_equal(strncmp(addr, "127.0.0.1:", 10), 0);
-    assert_int_equal(admin(NULL, NULL, "scan-gpus", NULL), 0);
-    assert_int_equal(admin(NULL, NULL, "pool", "create", "A", "--gpus", "0", NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "scan-gpus", NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "pool", "create", "A", "--gpus", "0", NULL), 0);
     assert_int_equal(
-        admin(NULL, NULL, "tenant", "add", "t1", "--pool", "A", "--memory", "4GiB", NULL), 0);
+        vt_admin(&W, NULL, NULL, "tenant", "add", "t1", "--pool", "A", "--memory", "4GiB", NULL),
+        0);
     make_token(admin_token, sizeof(admin_token), "--admin", NULL);
     make_token(t1_token, sizeof(t1_token), "--tenant", "t1");
     return 0;
@@ -270,7 +232,7 @@ static void test_errors_are_the_clis(void **state)
     json_t *j = call("PATCH", "/api/v1/tenants/t1", admin_token, "{\"memory\":\"lots\"}", 400);
     check_error(j, "invalid_argument");
     const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
-    assert_int_equal(admin(NULL, &err, "tenant", "set", "t1", "--memory", "lots", NULL), 1);
+    assert_int_equal(vt_admin(&W, NULL, &err, "tenant", "set", "t1", "--memory", "lots", NULL), 1);
     if (!strstr(err, msg))
         fail_msg("the CLI printed '%s', HTTP said '%s'", err, msg);
     free(err);
@@ -314,7 +276,7 @@ static void test_quarantine_release_and_delete(void **state)
 
     assert_null(call("DELETE", "/api/v1/tenants/t1", admin_token, NULL, 204));
     expect_error(call("GET", "/api/v1/tenants/t1", NULL, NULL, 404), "not_found");
-    assert_int_equal(admin(NULL, NULL, "tenant", "show", "t1", NULL), 1);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "tenant", "show", "t1", NULL), 1);
     expect_error(call("DELETE", "/api/v1/tenants/t1", admin_token, NULL, 404), "not_found");
 }
 
@@ -437,7 +399,7 @@ static void test_garbage_leaves_vgpud_serving(void **state)
     assert_true(status == 0 || (status >= 400 && status < 500));
     free(headers);
     json_decref(call("GET", "/api/v1/status", NULL, NULL, 200));
-    assert_int_equal(admin(NULL, NULL, "ping", NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "ping", NULL), 0);
 }
 
 static void test_metrics_and_dashboard(void **state)
@@ -524,20 +486,20 @@ static void test_other_address_needs_a_token(void **state)
 static void test_options(void **state)
 {
     char *err = NULL, busy[96];
-    char *bad[] = {vgpud_bin, "--foreground", "--socket", sock, "--http", "nowhere:80", NULL};
+    char *bad[] = {W.vgpud_bin, "--foreground", "--socket", W.sock, "--http", "nowhere:80", NULL};
     assert_int_equal(vt_run(bad, NULL, &err, TIMEOUT_MS), 2);
     assert_non_null(strstr(err, "--http nowhere:80"));
     free(err);
-    char *lonely[] = {vgpud_bin,          "--foreground", "--socket", sock,
+    char *lonely[] = {W.vgpud_bin,        "--foreground", "--socket", W.sock,
                       "--http-port-file", port_file,      NULL};
     assert_int_equal(vt_run(lonely, NULL, NULL, TIMEOUT_MS), 2);
     /* A port another program holds: a clear error and exit 1, before serving. */
-    char other_sock[600], other_db[600];
-    snprintf(other_sock, sizeof(other_sock), "%s.2", sock);
-    snprintf(other_db, sizeof(other_db), "%s.2", db);
+    char other_sock[720], other_db[720];
+    snprintf(other_sock, sizeof(other_sock), "%s.2", W.sock);
+    snprintf(other_db, sizeof(other_db), "%s.2", W.db);
     snprintf(busy, sizeof(busy), "%s", addr);
-    char *taken[] = {vgpud_bin, "--foreground", "--socket", other_sock, "--db",
-                     other_db,  "--http",       busy,       NULL};
+    char *taken[] = {W.vgpud_bin, "--foreground", "--socket", other_sock, "--db",
+                     other_db,    "--http",       busy,       NULL};
     setenv("VGPU_ACCOUNT_PREFIX", SHM_PREFIX "2", 1); /* its scheduler region is its own */
     int rc = vt_run(taken, NULL, &err, TIMEOUT_MS);
     setenv("VGPU_ACCOUNT_PREFIX", SHM_PREFIX, 1);
@@ -550,15 +512,9 @@ static void test_options(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: test-http BIN_DIR WORK_DIR\n");
+    if (!vt_world_args(&W, argc, argv, false, TIMEOUT_MS))
         return 2;
-    }
-    snprintf(vgpud_bin, sizeof(vgpud_bin), "%s/vgpud", argv[1]);
-    snprintf(admin_bin, sizeof(admin_bin), "%s/vgpu-admin", argv[1]);
-    snprintf(sock, sizeof(sock), "%s/vgpud.sock", argv[2]);
-    snprintf(db, sizeof(db), "%s/vgpu.db", argv[2]);
-    snprintf(port_file, sizeof(port_file), "%s/http.port", argv[2]);
+    snprintf(port_file, sizeof(port_file), "%s/http.port", W.dir);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reads_are_what_the_cli_prints, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changes_need_an_admin_token, setup, teardown),

@@ -205,6 +205,21 @@ void vt_kill_all(void)
     nchildren = 0;
 }
 
+void vt_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+int vt_argv_add(char **argv, int n, int cap, va_list ap)
+{
+    for (char *word; n < cap - 1 && (word = va_arg(ap, char *)) != NULL;)
+        argv[n++] = word;
+    argv[n] = NULL;
+    return n;
+}
+
 int vt_chan_open(struct vt_chan *c)
 {
     if (pipe(c->up) != 0)
@@ -277,6 +292,8 @@ void vt_fresh_simgpu(void)
 void vt_remove_shm(const char *prefix)
 {
     char path[512], pre[128];
+    if (!prefix[0]) /* "." would name every hidden file there */
+        return;
     snprintf(pre, sizeof(pre), "%s.", prefix);
     DIR *dir = opendir("/dev/shm");
     struct dirent *e;

@@ -7,6 +7,7 @@
 #ifndef VGPU_TEST_VT_H
 #define VGPU_TEST_VT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,6 +27,12 @@ int vt_wait(pid_t pid, int timeout_ms);
 int vt_run(char *const argv[], char **out, char **err, int timeout_ms);
 /* Kills (SIGKILL) and reaps every child still running. */
 void vt_kill_all(void);
+/* Sleeps ms milliseconds, on through signals. */
+void vt_sleep_ms(int ms);
+/* Appends ap's char * arguments, up to a NULL one, to argv[n..] and ends
+ * argv with NULL (within argv[cap]); the new count. For the variadic
+ * helpers that run a program with the words they are given. */
+int vt_argv_add(char **argv, int n, int cap, va_list ap);
 
 /* Rendezvous between a parent and one child. */
 struct vt_chan {
@@ -48,7 +55,7 @@ bool vt_recv_down(struct vt_chan *c, uint64_t *v, int timeout_ms);
  * with a fresh simulated machine. */
 void vt_fresh_simgpu(void);
 /* Removes every /dev/shm/<prefix>.* (a test's scheduler region and tenant
- * accounts, VGPU_ACCOUNT_PREFIX=prefix). */
+ * accounts, VGPU_ACCOUNT_PREFIX=prefix); nothing when prefix is "". */
 void vt_remove_shm(const char *prefix);
 
 #endif

@@ -22,12 +22,12 @@
 #include "promtext.h"
 #include "proto.h"
 #include "vt.h"
+#include "vt_world.h"
 
 #include <jansson.h>
 #include <math.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,11 +45,8 @@
 #define ODD_MODEL "Q\"\\\nZ"
 #define ODD_NAME "NVIDIA " ODD_MODEL " (simgpu)"
 
-static char vgpud_bin[600], admin_bin[600], work_bin[600], libvgpu[512], artefact[600];
-static struct {
-    char prefix[32], state[600], sock[600], db[600];
-    pid_t vgpud;
-} W;
+static char artefact[600];
+static struct vt_world W; /* isolated: its own machine, prefix, socket and database */
 
 /* What the scrapes saw: while the work ran, and after it between two statuses. */
 static struct {
@@ -67,13 +64,6 @@ static struct {
     } while (0)
 
 /* ---- vgpud ------------------------------------------------------------------------------ */
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
 
 /* One request over the control socket; its result (a new reference) or NULL
  * with the reason in err. */
@@ -114,50 +104,15 @@ static char *scrape(void)
     return copy;
 }
 
-static int admin(const char *first, ...)
-{
-    char *argv[32] = {admin_bin, "--socket", W.sock, (char *)first};
-    int n = 4;
-    va_list ap;
-    va_start(ap, first);
-    for (char *w; n < 31 && (w = va_arg(ap, char *)) != NULL;)
-        argv[n++] = w;
-    va_end(ap);
-    argv[n] = NULL;
-    char *err = NULL;
-    int rc = vt_run(argv, NULL, &err, TIMEOUT_MS);
-    if (rc != 0)
-        fprintf(stderr, "vgpu-admin %s: exit %d: %s\n", first, rc, err ? err : "");
-    free(err);
-    return rc;
-}
-
-static void remove_world(void)
-{
-    static const char *const db_files[] = {"", "-wal", "-shm", "-journal"};
-    char path[700];
-    unlink(W.state);
-    unlink(W.sock);
-    for (size_t i = 0; i < sizeof(db_files) / sizeof(db_files[0]); i++) {
-        snprintf(path, sizeof(path), "%s%s", W.db, db_files[i]);
-        unlink(path);
-    }
-    vt_remove_shm(W.prefix); /* the scheduler region and the tenants' accounts */
-}
-
 /* vgpu-work under libvgpu.so as `tenant` for 2 s, saturating (1 ms
  * kernels, four per synchronise), with the extra argument pair given. */
 static pid_t work(const char *tenant, const char *opt, const char *val)
 {
-    char t[80], pre[600];
+    char t[80];
     snprintf(t, sizeof(t), "VGPU_TENANT=%s", tenant);
-    snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", libvgpu);
-    char *env[] = {t, pre, NULL};
-    char *argv[] = {work_bin, "--kernel",   "busy", "--kernel-us", "1000",      "--sync-every",
-                    "4",      "--duration", "2",    (char *)opt,   (char *)val, NULL};
-    pid_t pid = vt_spawn(argv, env);
-    assert_true(pid > 0);
-    return pid;
+    char *argv[] = {W.work_bin, "--kernel",   "busy", "--kernel-us", "1000",      "--sync-every",
+                    "4",        "--duration", "2",    (char *)opt,   (char *)val, NULL};
+    return vt_world_spawn(&W, &(struct vt_client){.env = VT_ENV(t), .preload = true}, argv).pid;
 }
 
 static json_t *tenant_of(const json_t *st, const char *name)
@@ -185,7 +140,7 @@ static void wait_idle(void)
         json_decref(st);
         if (idle)
             return;
-        sleep_ms(100);
+        vt_sleep_ms(100);
     }
     fail_msg("the tenants' processes did not go away");
 }
@@ -199,14 +154,9 @@ static void parse(const char *text, struct pt_doc *doc)
 
 static int group_setup(void **state)
 {
-    W.vgpud = vt_spawn((char *[]){vgpud_bin, "--foreground", "--socket", W.sock, "--db", W.db,
-                                  "--log-level", "warn", NULL},
-                       NULL);
-    assert_true(W.vgpud > 0);
+    vt_world_start_vgpud(&W, NULL);
     char err[300];
-    json_t *ping = NULL;
-    for (int i = 0; i < 500 && !(ping = call("ping", err, sizeof(err))); i++)
-        sleep_ms(10);
+    json_t *ping = call("ping", err, sizeof(err));
     if (!ping)
         fail_msg("vgpud did not answer on %s: %s", W.sock, err);
     S.not_admin = !json_is_true(json_object_get(ping, "admin"));
@@ -216,20 +166,20 @@ static int group_setup(void **state)
         return 0;
     }
 
-    assert_int_equal(admin("pool", "create", "P", "--gpus", "0", NULL), 0);
-    assert_int_equal(admin("tenant", "add", "work", "--pool", "P", "--priority", "high", "--memory",
-                           "4GiB", NULL),
+    assert_int_equal(vt_admin(&W, NULL, NULL, "pool", "create", "P", "--gpus", "0", NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "tenant", "add", "work", "--pool", "P", "--priority",
+                              "high", "--memory", "4GiB", NULL),
                      0);
-    assert_int_equal(admin("tenant", "add", "capped", "--pool", "P", "--share", "30", "--rate",
-                           "200", "--memory", "2GiB", NULL),
+    assert_int_equal(vt_admin(&W, NULL, NULL, "tenant", "add", "capped", "--pool", "P", "--share",
+                              "30", "--rate", "200", "--memory", "2GiB", NULL),
                      0);
-    assert_int_equal(admin("tenant", "add", "bad", "--pool", "P", NULL), 0);
-    assert_int_equal(admin("quarantine", "bad", NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "tenant", "add", "bad", "--pool", "P", NULL), 0);
+    assert_int_equal(vt_admin(&W, NULL, NULL, "quarantine", "bad", NULL), 0);
 
     pid_t a = work("work", "--mem", "256MiB"), b = work("capped", "--label", "capped");
-    sleep_ms(300);
+    vt_sleep_ms(300);
     free(scrape()); /* NVML's utilisation is over the time since the last query */
-    sleep_ms(1200);
+    vt_sleep_ms(1200);
     S.busy_text = scrape();
     assert_int_equal(vt_wait(a, TIMEOUT_MS), 0);
     assert_int_equal(vt_wait(b, TIMEOUT_MS), 0);
@@ -249,12 +199,7 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    if (W.vgpud > 0) {
-        kill(W.vgpud, SIGTERM);
-        vt_wait(W.vgpud, TIMEOUT_MS);
-    }
-    vt_kill_all();
-    remove_world();
+    vt_world_teardown(&W);
     pt_free(&S.busy);
     pt_free(&S.final);
     free(S.busy_text);
@@ -543,22 +488,12 @@ static void test_daemon_figures(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: test-metrics BIN_DIR LIBVGPU WORK_DIR\n");
+    if (!vt_world_args(&W, argc, argv, true, TIMEOUT_MS))
         return 2;
-    }
-    snprintf(vgpud_bin, sizeof(vgpud_bin), "%s/vgpud", argv[1]);
-    snprintf(admin_bin, sizeof(admin_bin), "%s/vgpu-admin", argv[1]);
-    snprintf(work_bin, sizeof(work_bin), "%s/vgpu-work", argv[1]);
-    snprintf(libvgpu, sizeof(libvgpu), "%s", argv[2]);
-    snprintf(W.prefix, sizeof(W.prefix), "vtm%d", (int)getpid());
-    snprintf(W.state, sizeof(W.state), "%s/metrics.state", argv[3]);
-    snprintf(W.sock, sizeof(W.sock), "%s/metrics.sock", argv[3]);
-    if (strlen(W.sock) >= 100) /* sun_path has 108 bytes */
-        snprintf(W.sock, sizeof(W.sock), "/tmp/%s.sock", W.prefix);
-    snprintf(W.db, sizeof(W.db), "%s/metrics.db", argv[3]);
-    snprintf(artefact, sizeof(artefact), "%s/metrics.txt", argv[3]);
-    remove_world();
+    vt_world_isolate(&W, "vtm", "metrics", NULL, NULL); /* its machine's devices: below */
+    /* a seeding command that fails says why */
+    W.log_admin_errors = true;
+    snprintf(artefact, sizeof(artefact), "%s/metrics.txt", W.dir);
     /* vgpud, vgpu-admin and the workloads inherit the machine and the prefix */
     setenv("SIMGPU_STATE", W.state, 1);
     setenv("SIMGPU_DEVICES", "H100:80GiB," ODD_MODEL ":16GiB,A100:40GiB:mig=3g.20gb", 1);
