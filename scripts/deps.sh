@@ -6,9 +6,10 @@
 set -eu
 
 # prometheus: its promtool checks the /metrics output; chromium (with Node.js
-# and npm, which fetch playwright-core for the tests) renders the dashboard.
+# and npm, which fetch playwright-core for the tests) renders the dashboard;
+# libslurm-dev builds spank_vgpu.so, slurm-wlm and munge run it in slurm.spank.
 PKGS="build-essential cmake pkg-config libsqlite3-dev libevent-dev libjansson-dev libcmocka-dev libssl-dev
-prometheus chromium nodejs"
+prometheus chromium nodejs libslurm-dev slurm-wlm munge"
 
 missing=""
 for p in $PKGS; do
