@@ -12,12 +12,15 @@
  *     shards imply) and, where vgpud runs on the node (its socket exists)
  *     and plugstack.conf names a pool, registers the job as tenant
  *     slurm-<jobid>: bound to the job's cgroup when Slurm gave it one
- *     (cgroup v2, ".../job_<id>"), else to the job's uid. A job's second
- *     step finds its tenant there and uses it.
+ *     (cgroup v2, ".../job_<id>"), else admitting the job's tasks by a
+ *     token vgpud issues for the tenant (VGPU_TOKEN in their environment;
+ *     not by uid: a user may run several jobs on a node, and a uid binds
+ *     to one tenant). A job's second step finds its tenant there and uses
+ *     it (with a token of its own).
  *   slurmstepd as the user, before the tasks fork (user_init): puts
  *     libvgpu.so in front of the job's LD_PRELOAD and sets VGPU_TENANT,
- *     VGPU_MEMORY_LIMIT, VGPU_COMPUTE_SHARE, VGPU_PRIORITY (and VGPU_SOCKET
- *     when plugstack.conf names one). Without vgpud these are the limits
+ *     VGPU_MEMORY_LIMIT, VGPU_COMPUTE_SHARE, VGPU_PRIORITY (VGPU_SOCKET
+ *     when plugstack.conf names one, VGPU_TOKEN when a token admits it). Without vgpud these are the limits
  *     libvgpu.so enforces (standalone); with it, vgpud's tenant, which
  *     holds the same values, is.
  *   slurmstepd as root, when the step that registered the job ends (exit):
@@ -74,6 +77,7 @@ static struct {
     char share[12];
     char priority[8];
     char tenant[32];
+    char token[96]; /* for the tenant, when no cgroup binds the job (VGPU_TOKEN) */
     int acting;     /* the job asked for a slice (an option or shards) */
     int registered; /* this step added the tenant: it removes it at its exit */
 } job;
@@ -165,9 +169,11 @@ static int socket_present(void)
     return stat(cfg.socket, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
-/* One request to vgpud. 0, or -errno with the reason in err ("code: message"
- * for an error reply, code in `code`). */
-static int call(const char *op, json_t *args, char *code, size_t codelen, char *err, size_t errlen)
+/* One request to vgpud. 0 (its result in *out when out is not NULL), or
+ * -errno with the reason in err ("code: message" for an error reply, code
+ * in `code`). */
+static int call_for(const char *op, json_t *args, json_t **out, char *code, size_t codelen,
+                    char *err, size_t errlen)
 {
     json_t *res = NULL;
     int fd = vgpu_client_connect(cfg.socket), rc;
@@ -180,18 +186,28 @@ static int call(const char *op, json_t *args, char *code, size_t codelen, char *
     rc = vgpu_client_call(fd, op, args, &res, err, errlen, CALL_TIMEOUT_MS);
     close(fd);
     json_decref(args);
-    json_decref(res);
+    if (rc == 0 && out)
+        *out = res;
+    else
+        json_decref(res);
     if (rc == -EREMOTEIO)
         snprintf(code, codelen, "%.*s", (int)strcspn(err, ":"), err);
     return rc;
 }
 
-/* What binds the job's processes to its tenant: its cgroup, else its uid. */
-static json_t *binding(spank_t sp, uint32_t id, char *what, size_t len)
+static int call(const char *op, json_t *args, char *code, size_t codelen, char *err, size_t errlen)
+{
+    return call_for(op, args, NULL, code, codelen, err, errlen);
+}
+
+/* What binds the job's processes to its tenant: its cgroup when Slurm gave
+ * it one; else nothing here, and the step gets a token for the tenant
+ * (issue_token): a uid may be bound to one tenant only, and a user may run
+ * several jobs on a node. */
+static json_t *binding(uint32_t id, char *what, size_t len)
 {
     char line[600], cg[512];
     FILE *f = fopen("/proc/self/cgroup", "re");
-    uid_t uid = (uid_t)-1;
     int found = -ENOENT;
 
     while (f && found != 0 && fgets(line, sizeof(line), f))
@@ -202,10 +218,28 @@ static json_t *binding(spank_t sp, uint32_t id, char *what, size_t len)
         snprintf(what, len, "cgroup %s", cg);
         return json_pack("{s:s}", "bind_cgroup", cg);
     }
-    if (spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS)
-        return NULL;
-    snprintf(what, len, "uid %u", (unsigned)uid);
-    return json_pack("{s:I}", "bind_uid", (json_int_t)uid);
+    snprintf(what, len, "a token in the job's environment");
+    return json_object();
+}
+
+/* A token for the job's tenant, for this step's tasks (VGPU_TOKEN): vgpud
+ * admits whoever presents it to that tenant. It goes with the tenant. */
+static int issue_token(uint32_t id)
+{
+    char err[512], code[64];
+    json_t *res = NULL;
+    int rc = call_for("token.create", json_pack("{s:s}", "tenant", job.tenant), &res, code,
+                      sizeof(code), err, sizeof(err));
+    const char *tok = rc == 0 ? json_string_value(json_object_get(res, "token")) : NULL;
+    if (tok && strlen(tok) < sizeof(job.token))
+        snprintf(job.token, sizeof(job.token), "%s", tok);
+    json_decref(res);
+    if (!job.token[0]) {
+        slurm_error("vgpu: job %u: cannot get a token for tenant %s from vgpud: %s", (unsigned)id,
+                    job.tenant, rc ? err : "no token in the reply");
+        return -1;
+    }
+    return 0;
 }
 
 /* Registers the job as tenant job.tenant. 0 also when a step before this
@@ -213,11 +247,12 @@ static json_t *binding(spank_t sp, uint32_t id, char *what, size_t len)
 static int register_job(spank_t sp, uint32_t id)
 {
     char err[512], code[64], what[600];
-    json_t *args = binding(sp, id, what, sizeof(what));
+    json_t *args = binding(id, what, sizeof(what));
+    bool by_token = json_object_size(args) == 0;
     int rc;
 
     if (!args) {
-        slurm_error("vgpu: job %u: cannot tell the job's uid or cgroup", (unsigned)id);
+        slurm_error("vgpu: out of memory");
         return -1;
     }
     json_object_set_new(args, "name", json_string(job.tenant));
@@ -231,7 +266,7 @@ static int register_job(spank_t sp, uint32_t id)
     rc = call("tenant.add", args, code, sizeof(code), err, sizeof(err));
     if (rc == -EREMOTEIO && strcmp(code, "already_exists") == 0) {
         slurm_verbose("vgpu: tenant %s is registered already (an earlier step)", job.tenant);
-        return 0;
+        return by_token ? issue_token(id) : 0;
     }
     if (rc != 0) {
         slurm_error("vgpu: cannot register job %u as tenant %s in pool %s with vgpud at %s: %s",
@@ -241,7 +276,7 @@ static int register_job(spank_t sp, uint32_t id)
     slurm_info("vgpu: job %u is tenant %s in pool %s, bound to %s", (unsigned)id, job.tenant,
                cfg.pool, what);
     job.registered = 1;
-    return 0;
+    return by_token ? issue_token(id) : 0;
 }
 
 static int set_env(spank_t sp, const char *var, const char *val)
@@ -333,7 +368,8 @@ SPANK_API int slurm_spank_user_init(spank_t sp, int ac, char **av)
         (job.memory[0] && set_env(sp, "VGPU_MEMORY_LIMIT", job.memory)) ||
         (job.share[0] && set_env(sp, "VGPU_COMPUTE_SHARE", job.share)) ||
         (job.priority[0] && set_env(sp, "VGPU_PRIORITY", job.priority)) ||
-        (cfg.socket_given && set_env(sp, "VGPU_SOCKET", cfg.socket)))
+        (cfg.socket_given && set_env(sp, "VGPU_SOCKET", cfg.socket)) ||
+        (job.token[0] && set_env(sp, "VGPU_TOKEN", job.token)))
         goto cleanup;
     rc = 0;
 cleanup:
