@@ -143,8 +143,11 @@ static int job_id(spank_t sp, uint32_t *id)
 }
 
 /* The job's shards on this node, from what Slurm puts in the step's
- * environment: SLURM_SHARDS_ON_NODE (set with the shard gres), else the
- * gres the job or step asked for. 0 when none. */
+ * environment: SLURM_SHARDS_ON_NODE (set with the shard gres, a bare
+ * count), else the gres the job or step asked for, read only when it names
+ * a shard (Slurm's GPU plugin puts the allocated GPUs' indices, "1" or
+ * "0,1", in SLURM_STEP_GRES and SLURM_JOB_GRES: not shard counts). 0 when
+ * none. */
 static long job_shards(spank_t sp)
 {
     static const char *const vars[] = {"SLURM_SHARDS_ON_NODE", "SLURM_STEP_GRES", "SLURM_JOB_GRES",
@@ -152,7 +155,8 @@ static long job_shards(spank_t sp)
     char buf[512];
 
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
-        if (spank_getenv(sp, vars[i], buf, sizeof(buf)) != ESPANK_SUCCESS || !buf[0])
+        if (spank_getenv(sp, vars[i], buf, sizeof(buf)) != ESPANK_SUCCESS || !buf[0] ||
+            (i > 0 && !strstr(buf, "shard")))
             continue;
         long n = vgpu_spank_shards(buf);
         if (n < 0)

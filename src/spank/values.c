@@ -180,11 +180,18 @@ static long shard_entry(const char *e, size_t len)
         return 0;
     if (p[5] == '\0')
         return 1;
-    last = strrchr(p, ':');
-    if (plain_number(last + 1, 1000000, &n) == 0)
-        return (long)n;
-    /* "shard:type" (a type, no count) is one shard; anything else is not a gres. */
-    return last == p + 5 && last[1] && strchr(last + 1, '(') == NULL ? 1 : -EINVAL;
+    /* After "shard:": COUNT, TYPE or TYPE:COUNT. An annotation such as
+     * scontrol's "(IDX:0,1)" makes the entry malformed: the list is cut at
+     * its commas, so its pieces must not be read as a count. */
+    p += 6;
+    if (strpbrk(p, "()"))
+        return -EINVAL;
+    last = strchr(p, ':');
+    if (last)
+        return last > p && plain_number(last + 1, 1000000, &n) == 0 ? (long)n : -EINVAL;
+    if (strspn(p, "0123456789") == strlen(p)) /* all digits (or empty): a count */
+        return plain_number(p, 1000000, &n) == 0 ? (long)n : -EINVAL;
+    return 1; /* "shard:type" (a type, no count) is one shard */
 }
 
 long vgpu_spank_shards(const char *gres)

@@ -17,7 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 secs=${1:-20}
 [ $# -gt 0 ] && shift
-harnesses=${*:-"fuzz-size fuzz-simgpu-config fuzz-ptx fuzz-limits fuzz-visible fuzz-proto fuzz-store-args fuzz-http"}
+harnesses=${*:-"fuzz-size fuzz-simgpu-config fuzz-ptx fuzz-limits fuzz-visible fuzz-proto fuzz-store-args fuzz-http fuzz-spank-values"}
 src=${VGPU_FUZZ_SOURCE:-$root}
 build=${VGPU_FUZZ_BUILD:-$root/build-fuzz}
 crashes=$here/crashes
