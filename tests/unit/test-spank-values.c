@@ -295,7 +295,7 @@ static void test_config_path_and_pool_lengths(void **state)
 {
     struct vgpu_spank_config cfg;
     char err[512] = "";
-    char arg[256], pool[80], want[320];
+    char arg[256], pool[80], want[512];
 
     (void)state;
     /* A path of VGPU_SPANK_PATH_MAX - 1 bytes fits, one more does not. */
